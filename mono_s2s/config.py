@@ -1,0 +1,375 @@
+"""Experiment configuration: dataclasses are the one schema.
+
+Every setting lives in a field of :class:`ModelConfig`, :class:`DataArgs`,
+:class:`TrainArgs`, :class:`AttackArgs` or :class:`TrackArgs`, grouped in
+:class:`ExperimentConfig`. Named presets, YAML files and ``--set key=value``
+overrides are all applied on top of these dataclasses, in that order, so a key
+that is not a field is an error wherever it comes from (litgpt's pattern).
+Validation lives in ``__post_init__`` and names the offending key.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+from mono_s2s.errors import UserError
+
+VARIANTS = ("baseline", "softplus_gate", "monotonic")
+
+
+def _check(cond: bool, key: str, message: str) -> None:
+    if not cond:
+        raise UserError(f"invalid config value for '{key}': {message}")
+
+
+@dataclass
+class ModelConfig:
+    """Architecture of the T5-style encoder-decoder (HF T5 names in comments)."""
+
+    # Hub name or local folder of a pretrained T5 (e.g. "google-t5/t5-small");
+    # None builds a model from the sizes below with random init (no download).
+    pretrained: Optional[str] = None
+    variants: tuple[str, ...] = ("baseline", "monotonic")
+    d_model: int = 64
+    d_ff: int = 256
+    n_heads: int = 4  # num_heads
+    n_encoder_layers: int = 2  # num_layers
+    n_decoder_layers: int = 2  # num_decoder_layers
+    dropout: float = 0.1  # dropout_rate
+    vocab_size: int = 2000  # target size of the tokenizer trained on the corpus
+    relative_attention_num_buckets: int = 32
+    relative_attention_max_distance: int = 128
+    tie_word_embeddings: bool = False
+
+    def __post_init__(self) -> None:
+        self.variants = tuple(self.variants)
+        _check(len(self.variants) >= 1, "model.variants", "name at least one variant")
+        for v in self.variants:
+            _check(v in VARIANTS, "model.variants", f"unknown variant '{v}' (choose from {', '.join(VARIANTS)})")
+        _check(len(set(self.variants)) == len(self.variants), "model.variants", "a variant is listed twice")
+        for key in ("d_model", "d_ff", "n_heads", "n_encoder_layers", "n_decoder_layers", "vocab_size"):
+            _check(getattr(self, key) > 0, f"model.{key}", f"must be positive (got {getattr(self, key)})")
+        _check(self.d_model % self.n_heads == 0, "model.d_model",
+               f"must be divisible by model.n_heads (got {self.d_model} and {self.n_heads})")
+        _check(0.0 <= self.dropout < 1.0, "model.dropout", f"must be in [0, 1) (got {self.dropout})")
+        _check(self.vocab_size >= 100, "model.vocab_size", f"must be at least 100 (got {self.vocab_size})")
+
+
+@dataclass
+class DataArgs:
+    """Which corpus, how it is split, and how long inputs and summaries may be."""
+
+    # "synthetic" (embedded), a hub short name (dialogsum, samsum, cnn_dailymail,
+    # xsum, arxiv, pubmed), "seed-mix", "hub:OWNER/NAME[:CONFIG]", or a local
+    # .jsonl/.json/.csv/.parquet file or a folder of train/validation/test files.
+    spec: str = "synthetic"
+    source_column: Optional[str] = None  # None: auto-detect
+    summary_column: Optional[str] = None  # None: auto-detect
+    n_train: int = 4000  # synthetic corpus sizes
+    n_validation: int = 500
+    n_test: int = 500
+    max_train_samples: Optional[int] = None  # cap after loading (hub corpora are large)
+    max_eval_samples: Optional[int] = None
+    validation_fraction: float = 0.1  # used only to carve a missing split
+    test_fraction: float = 0.1
+    summary_max_words: Optional[int] = None  # seed-mix shortens to 80 words, as the seed did
+    max_source_tokens: int = 256
+    max_summary_tokens: int = 64
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check(bool(self.spec and self.spec.strip()), "data.spec", "must not be empty")
+        for key in ("n_train", "n_validation", "n_test", "max_source_tokens", "max_summary_tokens"):
+            _check(getattr(self, key) > 0, f"data.{key}", f"must be positive (got {getattr(self, key)})")
+        for key in ("max_train_samples", "max_eval_samples", "summary_max_words"):
+            v = getattr(self, key)
+            _check(v is None or v > 0, f"data.{key}", f"must be positive or null (got {v})")
+        for key in ("validation_fraction", "test_fraction"):
+            v = getattr(self, key)
+            _check(0.0 < v < 0.5, f"data.{key}", f"must be in (0, 0.5) (got {v})")
+
+
+@dataclass
+class TrainArgs:
+    """Optimisation settings shared by every variant (same data, same budget)."""
+
+    seed: int = 42
+    epochs: int = 6
+    batch_size: int = 32
+    grad_accum_steps: int = 1
+    eval_batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 0.01
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.95
+    warmup_ratio: float = 0.1
+    label_smoothing: float = 0.1
+    max_grad_norm: float = 1.0
+    patience: int = 3
+    save_every_steps: int = 200
+    # Scheduled teacher forcing, as the seed: ratio = max(tf_min, tf_start - tf_decay * epoch).
+    tf_start: float = 0.98
+    tf_decay: float = 0.02
+    tf_min: float = 0.85
+    # Decoder-input noise, as the seed: noise_batch_prob of batches get noise_token_prob of tokens -> unk.
+    noise_batch_prob: float = 0.1
+    noise_token_prob: float = 0.1
+    # Generation for clean evaluation (HF generate).
+    num_beams: int = 4
+    no_repeat_ngram_size: int = 3
+    length_penalty: float = 1.0
+    eval_samples: Optional[int] = None  # None: the whole test split
+
+    def __post_init__(self) -> None:
+        for key in ("epochs", "batch_size", "grad_accum_steps", "eval_batch_size", "save_every_steps", "num_beams"):
+            _check(getattr(self, key) > 0, f"train.{key}", f"must be positive (got {getattr(self, key)})")
+        _check(self.lr > 0, "train.lr", f"must be positive (got {self.lr})")
+        _check(self.weight_decay >= 0, "train.weight_decay", f"must be >= 0 (got {self.weight_decay})")
+        for key in ("adam_beta1", "adam_beta2", "warmup_ratio", "label_smoothing", "tf_start", "tf_min",
+                    "noise_batch_prob", "noise_token_prob"):
+            v = getattr(self, key)
+            _check(0.0 <= v < 1.0 or (key.startswith("tf_") and v == 1.0), f"train.{key}", f"must be in [0, 1) (got {v})")
+        _check(self.max_grad_norm > 0, "train.max_grad_norm", f"must be positive (got {self.max_grad_norm})")
+        _check(self.patience >= 0, "train.patience", f"must be >= 0 (got {self.patience})")
+        _check(self.no_repeat_ngram_size >= 0, "train.no_repeat_ngram_size", "must be >= 0")
+        _check(self.eval_samples is None or self.eval_samples > 0, "train.eval_samples", "must be positive or null")
+
+
+@dataclass
+class AttackArgs:
+    """Attack budgets; equal for every model. Defaults follow the seed notebook."""
+
+    seed: int = 1234
+    hotflip_samples: int = 20
+    hotflip_trigger_len: int = 5
+    hotflip_iters: int = 15
+    hotflip_topk: int = 10
+    hotflip_beam: int = 1
+    universal_trigger_len: int = 4
+    universal_epochs: int = 2
+    universal_train_samples: int = 15
+    universal_eval_samples: int = 20
+    universal_topk: int = 10
+    universal_beam: int = 2
+    nes_samples: int = 15
+    nes_trigger_len: int = 3
+    nes_population: int = 15
+    nes_generations: int = 8
+    injection_samples: int = 20
+    ood_samples: int = 20
+    ood_substitution_rate: float = 0.3
+    success_threshold: float = 0.1  # relative NLL degradation that counts as a successful attack
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if f.name in ("seed",):
+                continue
+            if f.name in ("ood_substitution_rate", "success_threshold"):
+                _check(0.0 < v <= 1.0 or f.name == "success_threshold" and v > 0, f"attacks.{f.name}",
+                       f"must be in (0, 1] (got {v})")
+            else:
+                _check(v > 0, f"attacks.{f.name}", f"must be positive (got {v})")
+
+
+@dataclass
+class TrackArgs:
+    """Weights & Biases settings (the tracking module is the only wandb user)."""
+
+    # auto: online when logged in, offline otherwise.
+    mode: str = "auto"
+    project: str = "mono-s2s-adversarial-robustness"
+    entity: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        modes = ("auto", "online", "offline", "disabled")
+        _check(self.mode in modes, "tracking.mode", f"'{self.mode}' is not one of {', '.join(modes)}")
+        _check(bool(self.project), "tracking.project", "must not be empty")
+
+
+@dataclass
+class ExperimentConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataArgs = field(default_factory=DataArgs)
+    train: TrainArgs = field(default_factory=TrainArgs)
+    attacks: AttackArgs = field(default_factory=AttackArgs)
+    tracking: TrackArgs = field(default_factory=TrackArgs)
+    preset: str = "tiny"
+    seeds: int = 1  # independent model pairs (different init and data order)
+
+    def __post_init__(self) -> None:
+        _check(self.seeds >= 1, "seeds", f"must be >= 1 (got {self.seeds})")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+SECTIONS = {"model": ModelConfig, "data": DataArgs, "train": TrainArgs, "attacks": AttackArgs, "tracking": TrackArgs}
+
+# Presets are overrides of the dataclass defaults (which are the tiny preset).
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    # CPU, minutes: a smoke-sized pair of models on the embedded corpus.
+    "tiny": {},
+    # CPU, about an hour: big enough that the comparison is worth reading.
+    "small": {
+        "model": {"d_model": 192, "d_ff": 768, "n_heads": 4, "n_encoder_layers": 3, "n_decoder_layers": 3,
+                  "vocab_size": 4000},
+        "data": {"n_train": 8000, "n_validation": 600, "n_test": 600},
+        "train": {"epochs": 10, "batch_size": 32, "lr": 1e-3},
+    },
+    # GPU: the seed notebook's sizes.
+    "paper": {
+        "model": {"d_model": 384, "d_ff": 1536, "n_heads": 6, "n_encoder_layers": 5, "n_decoder_layers": 5,
+                  "dropout": 0.2, "vocab_size": 32000},
+        "data": {"spec": "seed-mix", "max_source_tokens": 1000, "max_summary_tokens": 96, "summary_max_words": 80},
+        "train": {"epochs": 10, "batch_size": 4, "grad_accum_steps": 4, "lr": 2e-4, "weight_decay": 0.01,
+                  "label_smoothing": 0.1, "warmup_ratio": 0.1, "patience": 3, "eval_batch_size": 16},
+    },
+    # Pretrained T5 from the hub (GPU recommended); the monotone variant starts from its weights.
+    "t5-small": {
+        "model": {"pretrained": "google-t5/t5-small", "dropout": 0.1},
+        "data": {"spec": "dialogsum", "max_source_tokens": 512, "max_summary_tokens": 96},
+        "train": {"epochs": 3, "batch_size": 8, "grad_accum_steps": 2, "lr": 3e-4, "eval_batch_size": 16},
+    },
+}
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """Check ``value`` against the field annotation ``tp`` (int, float, str, bool, Optional, tuple[str, ...])."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _coerce(value, inner, key)
+    if origin is tuple:
+        (inner, _ellipsis) = typing.get_args(tp)
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, (list, tuple)):
+            raise UserError(f"invalid config value for '{key}': expected a list, got {value!r}")
+        return tuple(_coerce(v, inner, key) for v in value)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise UserError(f"invalid config value for '{key}': expected true or false, got {value!r}")
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise UserError(f"invalid config value for '{key}': expected an integer, got {value!r}")
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise UserError(f"invalid config value for '{key}': expected a number, got {value!r}")
+    if tp is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise UserError(f"invalid config value for '{key}': expected a string, got {value!r}")
+    raise TypeError(f"unsupported field type {_type_name(tp)} for {key}")
+
+
+def _merge(raw: dict[str, dict[str, Any]], overrides: dict[str, Any], origin: str) -> None:
+    """Merge nested ``overrides`` into ``raw``, refusing keys that are not dataclass fields."""
+    for section, values in overrides.items():
+        if section in ("preset", "seeds"):
+            raw.setdefault("_top", {})[section] = values
+            continue
+        if section not in SECTIONS:
+            raise UserError(f"unknown config section '{section}' in {origin} (sections: {', '.join(SECTIONS)}, seeds)")
+        if not isinstance(values, dict):
+            raise UserError(f"config section '{section}' in {origin} must be a mapping of keys to values")
+        names = {f.name for f in dataclasses.fields(SECTIONS[section])}
+        for key, value in values.items():
+            if key not in names:
+                raise UserError(f"unknown config key '{section}.{key}' in {origin}")
+            raw.setdefault(section, {})[key] = value
+
+
+def parse_set(assignment: str) -> dict[str, Any]:
+    """``'train.lr=3e-4'`` -> ``{'train': {'lr': 0.0003}}`` (values parsed as YAML scalars)."""
+    if "=" not in assignment:
+        raise UserError(f"--set expects KEY=VALUE, got '{assignment}'")
+    key, text = assignment.split("=", 1)
+    key = key.strip()
+    value = yaml.safe_load(text) if text.strip() else ""
+    if key == "seeds":
+        return {"seeds": value}
+    if "." not in key:
+        raise UserError(f"--set key '{key}' must be SECTION.KEY (sections: {', '.join(SECTIONS)})")
+    section, name = key.split(".", 1)
+    return {section: {name: value}}
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"config file not found: {p}")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise UserError(f"config file {p} is not valid YAML: {first}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UserError(f"config file {p} must hold a mapping of sections (model, data, train, attacks, tracking)")
+    return data
+
+
+def build_config(preset: str = "tiny", yaml_files: typing.Sequence[str | Path] = (),
+                 overrides: typing.Sequence[str] = (), **top: Any) -> ExperimentConfig:
+    """Preset, then YAML files, then ``--set`` overrides, then explicit keywords (CLI flags)."""
+    if preset not in PRESETS:
+        raise UserError(f"unknown preset '{preset}' (choose from {', '.join(PRESETS)})")
+    raw: dict[str, dict[str, Any]] = {}
+    _merge(raw, copy.deepcopy(PRESETS[preset]), f"preset '{preset}'")
+    for path in yaml_files:
+        _merge(raw, load_yaml(path), f"config file {path}")
+    for assignment in overrides:
+        _merge(raw, parse_set(assignment), f"--set {assignment}")
+    for key, value in top.items():
+        if value is None:
+            continue
+        section, name = key.split(".", 1) if "." in key else ("_top", key)
+        if section == "_top":
+            raw.setdefault("_top", {})[name] = value
+        else:
+            raw.setdefault(section, {})[name] = value
+    return config_from_dict(raw, preset=raw.get("_top", {}).get("preset", preset))
+
+
+def config_from_dict(raw: dict[str, Any], preset: str = "tiny") -> ExperimentConfig:
+    """Build a validated config from nested plain values (YAML, JSON or the ``raw`` of :func:`build_config`)."""
+    sections = {}
+    for name, cls in SECTIONS.items():
+        hints = typing.get_type_hints(cls)
+        values = {k: _coerce(v, hints[k], f"{name}.{k}") for k, v in (raw.get(name) or {}).items()
+                  if k in hints or _unknown(name, k)}
+        sections[name] = cls(**values)
+    top = dict(raw.get("_top", {}))
+    top.update({k: raw[k] for k in ("seeds", "preset") if k in raw})
+    seeds = _coerce(top.get("seeds", 1), int, "seeds")
+    return ExperimentConfig(**sections, preset=str(top.get("preset", preset)), seeds=seeds)
+
+
+def _unknown(section: str, key: str) -> bool:
+    raise UserError(f"unknown config key '{section}.{key}'")
+
+
+def save_yaml(config: ExperimentConfig, path: str | Path) -> None:
+    data = config.to_dict()
+    data["model"]["variants"] = list(data["model"]["variants"])
+    Path(path).write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")

@@ -1,0 +1,16 @@
+"""T5-style seq2seq models and their FFN variants."""
+
+from mono_s2s.models.ffn import SoftplusGatedFFN
+from mono_s2s.models.monotone import MonotonicFFN, MonotonicGatedFFN, PositiveLinear
+from mono_s2s.models.t5 import MonoS2SForConditionalGeneration, build_model, count_parameters, t5_config
+
+__all__ = [
+    "MonoS2SForConditionalGeneration",
+    "MonotonicFFN",
+    "MonotonicGatedFFN",
+    "PositiveLinear",
+    "SoftplusGatedFFN",
+    "build_model",
+    "count_parameters",
+    "t5_config",
+]

@@ -1,0 +1,148 @@
+"""Feed-forward sublayers that are provably monotone non-decreasing in their input.
+
+What is monotone, exactly
+-------------------------
+Each class here is a map ``f: R^d_model -> R^d_model`` applied to the output of
+T5's RMS layer norm (``T5LayerFF`` does ``x + dropout(f(layer_norm(x)))``).
+For every coordinate pair (i, j), ``df_i/dx_j >= 0`` everywhere, so
+``x <= x'`` elementwise implies ``f(x) <= f(x')`` elementwise. Proof, for
+:class:`MonotonicGatedFFN`, ``f(x) = W_o h(x) + b_o`` with
+``h(x) = sigmoid(W_g x) * softplus(W_u x)``:
+
+* every weight is ``softplus(V) >= 0`` of an unconstrained parameter ``V``
+  (:class:`PositiveLinear`), so ``W_g x`` and ``W_u x`` are non-decreasing in x;
+* sigmoid and softplus are increasing, so the gate ``g = sigmoid(W_g x)`` lies in
+  (0, 1) and the up branch ``u = softplus(W_u x)`` is positive, both
+  non-decreasing; the product of two non-negative non-decreasing functions is
+  non-decreasing (``d(gu) = g'u dz_g + g u' dz_u`` with every factor >= 0);
+* ``W_o >= 0`` keeps the order, and the bias ``b_o`` is a constant shift.
+
+Dropout multiplies by a non-negative mask, so the claim also holds in training
+mode for any fixed mask. The reparametrisation keeps the constraint through
+any optimizer step: no projection or clipping is needed.
+
+What is NOT monotone
+--------------------
+The layer norm before the FFN (RMS normalisation divides by the norm of x), the
+residual sum around it (through the norm), self- and cross-attention (softmax),
+the embeddings and the LM head. The whole network is therefore not a monotone
+function of its input tokens; the hypothesis under test is whether constraining
+the FFN sublayers alone changes adversarial robustness.
+
+Departures from the seed notebook: the seed's "monotonic" model only swapped the
+SiLU gate for softplus and left every weight unconstrained, which is not monotone
+(kept as the ``softplus_gate`` variant). The output bias ``b_o`` is ours: with
+non-negative weights and a positive hidden state the FFN could otherwise only add
+positive values to the residual stream; it is initialised so that ``f(0) = 0``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+# Lower bound on |W| when a weight is converted to the raw parameter: softplus^-1(w)
+# tends to -inf as w -> 0, and a huge negative V would freeze its gradient (sigmoid(V) ~ 0).
+_MIN_WEIGHT = 1e-4
+
+
+def inverse_softplus(w: torch.Tensor) -> torch.Tensor:
+    """The V with softplus(V) = w, for w > 0 (stable for large and small w)."""
+    w = w.clamp_min(_MIN_WEIGHT)
+    return w + torch.log(-torch.expm1(-w))
+
+
+class PositiveLinear(nn.Module):
+    """``y = softplus(raw_weight) x + bias``: a linear map whose weight is >= 0 by construction."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = False) -> None:
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.raw_weight = nn.Parameter(torch.empty(out_features, in_features))
+        self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
+        self.reset_parameters()
+
+    @property
+    def weight(self) -> torch.Tensor:
+        return F.softplus(self.raw_weight)
+
+    @torch.no_grad()
+    def reset_parameters(self, std: float | None = None) -> None:
+        """|N(0, std)| weights (std = in_features^-1/2, T5's scale), so magnitudes match a fresh T5 layer."""
+        std = std if std is not None else self.in_features ** -0.5
+        self.load_magnitudes(torch.randn(self.out_features, self.in_features) * std)
+
+    @torch.no_grad()
+    def load_magnitudes(self, weight: torch.Tensor) -> None:
+        """Start from the closest non-negative weight to ``weight`` in magnitude: softplus(V) = |weight|."""
+        self.raw_weight.copy_(inverse_softplus(weight.abs().to(self.raw_weight)))
+        if self.bias is not None:
+            self.bias.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class MonotonicGatedFFN(nn.Module):
+    """Monotone replacement for T5's gated FFN (``wi_0`` gate, ``wi_1`` up, ``wo`` down)."""
+
+    def __init__(self, d_model: int, d_ff: int, dropout: float) -> None:
+        super().__init__()
+        self.wi_0 = PositiveLinear(d_model, d_ff)  # gate
+        self.wi_1 = PositiveLinear(d_model, d_ff)  # up
+        self.wo = PositiveLinear(d_ff, d_model, bias=True)  # down
+        self.dropout = nn.Dropout(dropout)
+        self.center()
+
+    def hidden(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.wi_0(x)) * F.softplus(self.wi_1(x))  # (..., d_ff), >= 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.wo(self.dropout(self.hidden(x)))
+
+    @torch.no_grad()
+    def center(self) -> None:
+        """Set ``b_o`` so that f(0) = 0: h(0) = sigmoid(0) * softplus(0) for every hidden unit."""
+        h0 = 0.5 * math.log(2.0)
+        self.wo.bias.copy_(-self.wo.weight.sum(dim=1) * h0)
+
+    @torch.no_grad()
+    def init_from_dense(self, dense: nn.Module) -> None:
+        """Start from a pretrained gated T5 FFN (``T5DenseGatedActDense``): weights' magnitudes, then centre."""
+        self.wi_0.load_magnitudes(dense.wi_0.weight)
+        self.wi_1.load_magnitudes(dense.wi_1.weight)
+        self.wo.load_magnitudes(dense.wo.weight)
+        self.center()
+
+
+class MonotonicFFN(nn.Module):
+    """Monotone replacement for the original T5's ReLU FFN (``wi``, ``wo``): ``W_o relu(W_i x) + b_o``.
+
+    Used when the monotone variant is applied to a pretrained non-gated T5 such as
+    ``t5-small``; relu is non-decreasing, so the same argument as above holds.
+    f(0) = 0 already, so the bias starts at zero.
+    """
+
+    def __init__(self, d_model: int, d_ff: int, dropout: float) -> None:
+        super().__init__()
+        self.wi = PositiveLinear(d_model, d_ff)
+        self.wo = PositiveLinear(d_ff, d_model, bias=True)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.wo(self.dropout(F.relu(self.wi(x))))
+
+    @torch.no_grad()
+    def center(self) -> None:
+        self.wo.bias.zero_()
+
+    @torch.no_grad()
+    def init_from_dense(self, dense: nn.Module) -> None:
+        self.wi.load_magnitudes(dense.wi.weight)
+        self.wo.load_magnitudes(dense.wo.weight)

@@ -1,0 +1,147 @@
+"""A T5 encoder-decoder whose FFN sublayers are chosen by ``config.ffn_variant``.
+
+:class:`MonoS2SForConditionalGeneration` *is* HF's ``T5ForConditionalGeneration``
+(a subclass): attention, norms, embeddings, ``generate`` and ``save_pretrained``
+are HF's. Only the module at ``block[i].layer[-1].DenseReluDense`` changes, at
+the path where HF keeps it, so standard tooling and outside checks find it.
+
+Variants (user-facing strings, stored in the saved ``config.json``):
+
+* ``baseline`` -- HF's own FFN as configured (from scratch: ``gated-silu``, i.e.
+  SwiGLU; a pretrained checkpoint keeps whatever FFN it was trained with).
+* ``softplus_gate`` -- the seed notebook's "monotonic" FFN, NOT monotone
+  (:class:`~mono_s2s.models.ffn.SoftplusGatedFFN`).
+* ``monotonic`` -- provably monotone FFN (:mod:`mono_s2s.models.monotone`).
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import torch
+from torch import nn
+from transformers import T5Config, T5ForConditionalGeneration
+
+from mono_s2s.config import VARIANTS
+from mono_s2s.errors import UserError
+from mono_s2s.models.ffn import SoftplusGatedFFN
+from mono_s2s.models.monotone import MonotonicFFN, MonotonicGatedFFN, PositiveLinear
+
+
+def _variant_ffn(config: T5Config) -> nn.Module | None:
+    """The FFN module for ``config.ffn_variant``; None keeps HF's own (baseline)."""
+    variant = getattr(config, "ffn_variant", "baseline")
+    if variant == "baseline":
+        return None
+    if variant == "softplus_gate":
+        if not config.is_gated_act:
+            raise UserError("model.variants: softplus_gate needs a gated T5 FFN (e.g. google/t5-v1_1-small); "
+                            f"this model uses '{config.feed_forward_proj}'")
+        return SoftplusGatedFFN(config)
+    if variant == "monotonic":
+        cls = MonotonicGatedFFN if config.is_gated_act else MonotonicFFN
+        return cls(config.d_model, config.d_ff, config.dropout_rate)
+    raise UserError(f"model.variants: unknown variant '{variant}' (choose from {', '.join(VARIANTS)})")
+
+
+class MonoS2SForConditionalGeneration(T5ForConditionalGeneration):
+    """HF T5 with the FFN variant named by ``config.ffn_variant`` in every block."""
+
+    def __init__(self, config: T5Config) -> None:
+        super().__init__(config)
+        for layer_ff in self.ffn_parents():
+            ffn = _variant_ffn(config)
+            if ffn is None:
+                continue
+            # Start from the FFN HF just built and initialised (the baseline's), so that
+            # with one seed all variants begin from the same weights up to the constraint:
+            # softplus_gate copies them, monotonic takes their magnitudes.
+            ffn.init_from_dense(layer_ff.DenseReluDense)
+            for m in ffn.modules():
+                m._is_hf_initialized = True  # HF's init passes must not redo it
+            layer_ff.DenseReluDense = ffn
+
+    @property
+    def ffn_variant(self) -> str:
+        return getattr(self.config, "ffn_variant", "baseline")
+
+    def ffn_parents(self) -> Iterator[nn.Module]:
+        """Every ``T5LayerFF`` (the last layer of each encoder and decoder block)."""
+        for stack in (self.encoder, self.decoder):
+            for block in stack.block:
+                yield block.layer[-1]
+
+    def ffns(self) -> list[nn.Module]:
+        """The FFN sublayers, in order: encoder blocks, then decoder blocks."""
+        return [parent.DenseReluDense for parent in self.ffn_parents()]
+
+    def _init_weights(self, module: nn.Module) -> None:
+        # Reached only for weights a checkpoint lacks; the FFNs built in __init__ are marked initialised.
+        if isinstance(module, PositiveLinear):
+            module.reset_parameters(std=self.config.initializer_factor * module.in_features ** -0.5)
+        else:
+            super()._init_weights(module)
+
+
+def t5_config(model_cfg, vocab_size: int, variant: str, pad_id: int = 0, eos_id: int = 1) -> T5Config:
+    """The HF config for a from-scratch model (no download)."""
+    return T5Config(
+        vocab_size=vocab_size,
+        d_model=model_cfg.d_model,
+        d_kv=model_cfg.d_model // model_cfg.n_heads,
+        d_ff=model_cfg.d_ff,
+        num_layers=model_cfg.n_encoder_layers,
+        num_decoder_layers=model_cfg.n_decoder_layers,
+        num_heads=model_cfg.n_heads,
+        relative_attention_num_buckets=model_cfg.relative_attention_num_buckets,
+        relative_attention_max_distance=model_cfg.relative_attention_max_distance,
+        dropout_rate=model_cfg.dropout,
+        feed_forward_proj="gated-silu",
+        pad_token_id=pad_id,
+        eos_token_id=eos_id,
+        decoder_start_token_id=pad_id,
+        ffn_variant=variant,
+    )
+
+
+def build_model(model_cfg, variant: str, tokenizer=None, seed: int | None = None) -> MonoS2SForConditionalGeneration:
+    """A model of ``variant``: from scratch (sizes from ``model_cfg``) or from ``model_cfg.pretrained``.
+
+    From scratch, every variant with the same ``seed`` starts from the same
+    attention, embedding and norm weights; only the FFNs differ.
+    """
+    if variant not in VARIANTS:
+        raise UserError(f"model.variants: unknown variant '{variant}' (choose from {', '.join(VARIANTS)})")
+    if seed is not None:
+        torch.manual_seed(seed)
+    if model_cfg.pretrained:
+        return _from_pretrained(model_cfg, variant)
+    if tokenizer is None:
+        raise ValueError("a from-scratch model needs the tokenizer it will be trained with")
+    config = t5_config(model_cfg, len(tokenizer), variant, tokenizer.pad_token_id, tokenizer.eos_token_id)
+    return MonoS2SForConditionalGeneration(config)
+
+
+def _from_pretrained(model_cfg, variant: str) -> MonoS2SForConditionalGeneration:
+    """Load a hub/local T5; the monotone variant starts from the pretrained weights' magnitudes."""
+    try:
+        base = T5ForConditionalGeneration.from_pretrained(model_cfg.pretrained)
+    except (OSError, ValueError) as e:
+        cause = " ".join(str(e).split())[:200]
+        raise UserError(f"could not load pretrained model '{model_cfg.pretrained}': {cause}") from None
+    config = base.config
+    config.ffn_variant = variant
+    config.dropout_rate = model_cfg.dropout
+    model = MonoS2SForConditionalGeneration(config)
+    missing, unexpected = model.load_state_dict(base.state_dict(), strict=False)
+    # Only the replaced FFNs may differ from the pretrained state dict.
+    assert all(".DenseReluDense." in k for k in list(missing) + list(unexpected)), (missing, unexpected)
+    if variant != "baseline":
+        base_ffns = [block.layer[-1].DenseReluDense for stack in (base.encoder, base.decoder) for block in stack.block]
+        for ffn, dense in zip(model.ffns(), base_ffns):
+            ffn.init_from_dense(dense)  # the pretrained weights, not the random ones of __init__
+    return model
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,38 @@
+"""Shared fixtures: tiny configs so model tests run in seconds on CPU."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# Tests never reach the network: the hub and wandb are offline here and in CI.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from mono_s2s.config import ModelConfig  # noqa: E402
+
+
+class FakeTokenizer:
+    """Just what build_model needs from a tokenizer: its size and special ids."""
+
+    pad_token_id = 0
+    eos_token_id = 1
+
+    def __init__(self, size: int = 100) -> None:
+        self.size = size
+
+    def __len__(self) -> int:
+        return self.size
+
+
+@pytest.fixture
+def tiny_model_cfg() -> ModelConfig:
+    return ModelConfig(d_model=32, d_ff=64, n_heads=4, n_encoder_layers=2, n_decoder_layers=2, vocab_size=100)
+
+
+@pytest.fixture
+def fake_tokenizer() -> FakeTokenizer:
+    return FakeTokenizer()
