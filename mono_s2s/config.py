@@ -353,6 +353,9 @@ def build_config(preset: str = "tiny", yaml_files: typing.Sequence[str | Path] =
 
 def config_from_dict(raw: dict[str, Any], preset: str = "tiny") -> ExperimentConfig:
     """Build a validated config from nested plain values (YAML, JSON or the ``raw`` of :func:`build_config`)."""
+    unknown = sorted(set(raw) - set(SECTIONS) - {"_top", "preset", "seeds"})
+    if unknown:
+        raise UserError(f"unknown config section '{unknown[0]}' (sections: {', '.join(SECTIONS)}, seeds)")
     sections = {}
     for name, cls in SECTIONS.items():
         hints = typing.get_type_hints(cls)
@@ -373,3 +376,7 @@ def save_yaml(config: ExperimentConfig, path: str | Path) -> None:
     data = config.to_dict()
     data["model"]["variants"] = list(data["model"]["variants"])
     Path(path).write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
+# Short names used in checkpoint folders and wandb run names (the seed's "nonmono"/"mono").
+VARIANT_SLUGS = {"baseline": "nonmono", "monotonic": "mono", "softplus_gate": "softplus_gate"}

@@ -1,0 +1,3 @@
+from mono_s2s.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,83 @@
+"""Config: presets, YAML files and --set overrides all go through the dataclasses."""
+
+from __future__ import annotations
+
+import pytest
+
+from mono_s2s.config import PRESETS, ExperimentConfig, build_config, config_from_dict, save_yaml
+from mono_s2s.errors import UserError
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_every_preset_loads(preset):
+    cfg = build_config(preset)
+    assert isinstance(cfg, ExperimentConfig) and cfg.preset == preset
+    assert cfg.model.d_model % cfg.model.n_heads == 0
+
+
+def test_paper_preset_has_the_seed_notebook_sizes():
+    cfg = build_config("paper")
+    m, t, d = cfg.model, cfg.train, cfg.data
+    assert (m.d_model, m.n_heads, m.n_encoder_layers, m.n_decoder_layers, m.d_ff, m.dropout) == (384, 6, 5, 5, 1536, 0.2)
+    assert (t.lr, t.weight_decay, t.batch_size, t.grad_accum_steps, t.epochs) == (2e-4, 0.01, 4, 4, 10)
+    assert (t.label_smoothing, t.warmup_ratio, d.max_source_tokens, d.max_summary_tokens) == (0.1, 0.1, 1000, 96)
+
+
+def test_t5_small_preset_is_pretrained_from_the_hub():
+    assert build_config("t5-small").model.pretrained == "google-t5/t5-small"
+
+
+def test_order_preset_then_yaml_then_set_then_flags(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text("train:\n  lr: 0.5\n  epochs: 3\nmodel:\n  variants: [baseline, softplus_gate, monotonic]\n")
+    cfg = build_config("small", [f], ["train.lr=0.25", "data.spec=dialogsum"], **{"data.spec": "samsum"})
+    assert cfg.model.d_model == PRESETS["small"]["model"]["d_model"]
+    assert cfg.train.epochs == 3 and cfg.train.lr == 0.25 and cfg.data.spec == "samsum"
+    assert cfg.model.variants == ("baseline", "softplus_gate", "monotonic")
+
+
+def test_yaml_round_trip(tmp_path):
+    cfg = build_config("paper", overrides=["seeds=3"])
+    save_yaml(cfg, tmp_path / "c.yaml")
+    import yaml
+
+    again = config_from_dict(yaml.safe_load((tmp_path / "c.yaml").read_text()))
+    assert again == cfg
+
+
+@pytest.mark.parametrize("overrides, needle", [
+    (["model.d_modle=64"], "model.d_modle"),
+    (["modle.d_model=64"], "modle"),
+    (["train.lr=fast"], "train.lr"),
+    (["train.epochs=2.5"], "train.epochs"),
+    (["model.d_model=30"], "model.d_model"),
+    (["model.variants=baseline,monotone"], "model.variants"),
+    (["model.dropout=1.5"], "model.dropout"),
+    (["tracking.mode=sometimes"], "tracking.mode"),
+    (["seeds=0"], "seeds"),
+    (["lr=0.1"], "lr"),
+    (["train.lr"], "KEY=VALUE"),
+])
+def test_bad_overrides_name_the_key(overrides, needle):
+    with pytest.raises(UserError) as e:
+        build_config("tiny", overrides=overrides)
+    assert needle in str(e.value) and "\n" not in str(e.value)
+
+
+def test_bad_yaml_files_name_the_file(tmp_path):
+    missing = tmp_path / "nope.yaml"
+    with pytest.raises(UserError, match="nope.yaml"):
+        build_config("tiny", [missing])
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("train: [1, 2\n")
+    with pytest.raises(UserError, match="broken.yaml"):
+        build_config("tiny", [broken])
+    unknown = tmp_path / "unknown.yaml"
+    unknown.write_text("train:\n  learning_rate: 0.1\n")
+    with pytest.raises(UserError, match=r"train\.learning_rate.*unknown.yaml"):
+        build_config("tiny", [unknown])
+
+
+def test_unknown_preset():
+    with pytest.raises(UserError, match="unknown preset 'huge'"):
+        build_config("huge")
