@@ -1,0 +1,120 @@
+"""Corpus loading: :func:`load_corpus` turns ``DataArgs.spec`` into train/validation/test lists of :class:`Record`.
+
+This module only dispatches and caches. The corpora themselves live in
+:mod:`~mono_s2s.data.synthetic` (embedded generator), :mod:`~mono_s2s.data.hub`
+(Hugging Face hub, ``seed-mix``) and :mod:`~mono_s2s.data.files` (local files);
+carving missing splits, caps and summary shortening are in
+:mod:`~mono_s2s.data.splits` and apply to every source alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from mono_s2s.config import DataArgs
+from mono_s2s.data import files, hub
+from mono_s2s.data.common import warn
+from mono_s2s.data.records import SPLITS, Record
+from mono_s2s.data.splits import finalize
+from mono_s2s.errors import UserError
+
+__all__ = ["SPLITS", "Record", "load_corpus"]
+
+SPEC_HELP = ("synthetic, seed-mix, " + ", ".join(hub.HUB_DATASETS)
+             + ", hub:OWNER/NAME[:CONFIG], or a .jsonl/.json/.csv/.parquet file or folder of split files")
+
+
+def load_corpus(args: DataArgs, cache_dir: Path | None = None) -> dict[str, list[Record]]:
+    """``{"train": [...], "validation": [...], "test": [...]}`` for ``args.spec``.
+
+    Missing validation/test splits are carved from train, then
+    ``max_train_samples``/``max_eval_samples`` and ``summary_max_words`` apply
+    (see :mod:`mono_s2s.data.splits`); everything is deterministic in
+    ``args.seed``. ``cache_dir``, when given, caches the synthetic corpus as
+    JSON lines. Bad data or an unreachable dataset raises a one-line
+    :class:`~mono_s2s.errors.UserError`.
+    """
+    spec = args.spec.strip()
+    if spec == "synthetic":
+        corpus, origin = _synthetic(args, cache_dir), "synthetic corpus"
+    elif spec == "seed-mix":
+        corpus, origin = hub.load_seed_mix(args), "seed-mix corpus"
+    elif spec in hub.HUB_DATASETS:
+        corpus, origin = hub.load_named(spec, args), f"hub dataset '{spec}'"
+    elif spec.startswith("hub:"):
+        corpus, origin = hub.load_spec(spec[len("hub:"):], args), f"hub dataset '{spec[len('hub:'):]}'"
+    else:
+        path = Path(spec).expanduser()
+        if not path.exists():
+            hint = f"; did you mean hub:{spec}?" if re.fullmatch(r"[\w.-]+/[\w.-]+(:[\w.-]+)?", spec) else ""
+            raise UserError(f"data file or folder not found: {spec} (data.spec must be {SPEC_HELP}){hint}")
+        corpus = files.load_local(path, args)
+        origin = f"data folder {path}" if path.is_dir() else f"data file {path}"
+    return finalize(corpus, args, origin)
+
+
+def _synthetic(args: DataArgs, cache_dir: Path | None) -> dict[str, list[Record]]:
+    from mono_s2s.data import synthetic
+
+    def generate() -> dict[str, list[Record]]:
+        return synthetic.generate_corpus(args.seed, args.n_train, args.n_validation, args.n_test)
+
+    if cache_dir is None:
+        return generate()
+    # The generator's source is part of the key: the corpus is a function of the
+    # code as much as of the seed, and an edited generator must not be served a
+    # stale cache.
+    code = hashlib.sha256(Path(synthetic.__file__).read_bytes()).hexdigest()[:12]
+    path = Path(cache_dir) / (f"synthetic-seed{args.seed}-train{args.n_train}-validation{args.n_validation}"
+                              f"-test{args.n_test}-{code}.jsonl")
+    cached = _read_cache(path)
+    if cached is not None:
+        return cached
+    corpus = generate()
+    _write_cache(path, corpus)
+    return corpus
+
+
+def _read_cache(path: Path) -> dict[str, list[Record]] | None:
+    """The cached corpus, or None when there is none or it is unreadable (then it is regenerated)."""
+    if not path.is_file():
+        return None
+    corpus: dict[str, list[Record]] = {s: [] for s in SPLITS}
+    try:
+        with path.open(encoding="utf-8") as f:
+            for line in f:
+                row = json.loads(line)
+                corpus[row["split"]].append(Record(row["id"], row["source"], row["summary"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return corpus
+
+
+def _write_cache(path: Path, corpus: dict[str, list[Record]]) -> None:
+    # Temp file + os.replace: a run killed mid-write, or two runs writing at
+    # once, never leave a truncated cache that a later run would trust.
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    except OSError as e:
+        warn(f"could not cache the synthetic corpus in {path.parent}: {e.strerror or e}")
+        return
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            for split in SPLITS:
+                for r in corpus[split]:
+                    f.write(json.dumps({"split": split, **r.to_dict()}, ensure_ascii=False) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:  # a full disk costs a regeneration next time, not this run
+        Path(tmp).unlink(missing_ok=True)
+        warn(f"could not cache the synthetic corpus in {path}: {e.strerror or e}")
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

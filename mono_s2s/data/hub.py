@@ -1,0 +1,206 @@
+"""Corpora from the Hugging Face hub: the short-name table, ``hub:OWNER/NAME[:CONFIG]``
+and the seed notebook's ``seed-mix`` training mixture.
+
+Each dataset is loaded once with ``datasets.load_dataset`` (any failure, such
+as no network, an unknown name or a gated repo, becomes a one-line
+:class:`~mono_s2s.errors.UserError`). Rows with an empty source or summary are
+dropped with a warning rather than refused: unlike a local file, the user
+cannot fix the hub (SAMSum has a few such rows). Rows are chosen by position
+on the Arrow table, and only the chosen rows are turned into Python strings,
+so a 10-example run on CNN/DailyMail does not copy 287k articles.
+
+Record ids are ``<short name>-<hub split>-<index in that hub split>``, e.g.
+``dialogsum-train-12`` is ``load_dataset("knkarthick/dialogsum")["train"][12]``.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from mono_s2s.config import DataArgs
+from mono_s2s.data.common import detect_columns, one_line, warn
+from mono_s2s.data.records import SPLITS, Record
+from mono_s2s.data.splits import plan, proportional_counts, shorten, subsample
+from mono_s2s.errors import UserError
+
+
+@dataclass(frozen=True)
+class HubSource:
+    repo: str
+    config: str | None
+    source: str
+    summary: str
+
+
+# The one table of hub short names (``data.spec: dialogsum`` etc.).
+HUB_DATASETS: dict[str, HubSource] = {
+    "dialogsum": HubSource("knkarthick/dialogsum", None, "dialogue", "summary"),
+    "samsum": HubSource("knkarthick/samsum", None, "dialogue", "summary"),
+    "cnn_dailymail": HubSource("abisee/cnn_dailymail", "3.0.0", "article", "highlights"),
+    "xsum": HubSource("EdinburghNLP/xsum", None, "document", "summary"),
+    "arxiv": HubSource("ccdv/arxiv-summarization", None, "article", "abstract"),
+    "pubmed": HubSource("ccdv/pubmed-summarization", None, "article", "abstract"),
+}
+
+# The seed notebook's mixture: shares of the train and validation totals per corpus.
+SEED_MIX_TRAIN = (("dialogsum", 0.45), ("samsum", 0.35), ("cnn_dailymail", 0.10), ("arxiv", 0.05), ("pubmed", 0.05))
+SEED_MIX_VALIDATION = (("dialogsum", 0.8), ("samsum", 0.2))
+SEED_MIX_TEST = "dialogsum"
+SEED_MIX_SUMMARY_MAX_WORDS = 80  # the seed's summary limit, used when data.summary_max_words is null
+
+# Hub split names accepted for each of our splits, in order of preference.
+HUB_SPLIT_NAMES = {"train": ("train",), "validation": ("validation", "valid", "val", "dev"), "test": ("test",)}
+
+
+def load_dataset(*args: Any, **kwargs: Any) -> Any:
+    """``datasets.load_dataset``, imported on first use.
+
+    A module-level function, so that importing :mod:`mono_s2s.data` stays cheap
+    for local corpora and tests can replace it (monkeypatch) to run offline.
+    """
+    import datasets
+
+    return datasets.load_dataset(*args, **kwargs)
+
+
+def load_named(name: str, args: DataArgs) -> dict[str, list[Record]]:
+    """A dataset of :data:`HUB_DATASETS`, carved and capped (see :func:`mono_s2s.data.splits.plan`)."""
+    entry = HUB_DATASETS[name]
+    label = f"hub dataset '{name}'"
+    dataset = _Loaded(entry.repo, entry.config, label, name,
+                      args.source_column or entry.source, args.summary_column or entry.summary)
+    return dataset.corpus(args)
+
+
+def load_spec(spec: str, args: DataArgs) -> dict[str, list[Record]]:
+    """``OWNER/NAME[:CONFIG]`` (the part after ``hub:``), columns auto-detected unless set in ``args``."""
+    repo, _, config = spec.partition(":")
+    repo, config = repo.strip(), config.strip() or None
+    if not repo:
+        raise UserError(f"data.spec 'hub:{spec}' names no dataset (expected hub:OWNER/NAME[:CONFIG])")
+    label = f"hub dataset '{spec}'"
+    dataset = _Loaded(repo, config, label, repo.rsplit("/", 1)[-1], args.source_column, args.summary_column)
+    return dataset.corpus(args)
+
+
+def load_seed_mix(args: DataArgs) -> dict[str, list[Record]]:
+    """The seed notebook's mixture of DialogSum, SAMSum, CNN/DM, arXiv and PubMed.
+
+    train: ``max_train_samples or n_train`` rows drawn from the corpora's train
+    splits in the :data:`SEED_MIX_TRAIN` shares; validation: ``max_eval_samples
+    or n_validation`` rows from the validation splits in the
+    :data:`SEED_MIX_VALIDATION` shares; test: DialogSum's test split, capped by
+    ``max_eval_samples``. Summaries are cut to ``summary_max_words or 80`` words.
+    Each corpus is sampled without replacement with its own seeded generator.
+    """
+    totals = {"train": args.max_train_samples or args.n_train, "validation": args.max_eval_samples or args.n_validation}
+    limit = args.summary_max_words or SEED_MIX_SUMMARY_MAX_WORDS
+    loaded: dict[str, _Loaded] = {}
+
+    def get(name: str) -> _Loaded:
+        if name not in loaded:
+            entry = HUB_DATASETS[name]
+            loaded[name] = _Loaded(entry.repo, entry.config, f"hub dataset '{name}'", name,
+                                   entry.source, entry.summary)
+        return loaded[name]
+
+    corpus: dict[str, list[Record]] = {}
+    for split, shares in (("train", SEED_MIX_TRAIN), ("validation", SEED_MIX_VALIDATION)):
+        records: list[Record] = []
+        counts = proportional_counts(totals[split], [share for _, share in shares])
+        for (name, _), count in zip(shares, counts):
+            dataset = get(name)
+            usable = dataset.usable(split)
+            if len(usable) < count:
+                warn(f"seed-mix wants {count} {split} rows from {dataset.label} but it has only {len(usable)}; "
+                     f"using all of them")
+            records += dataset.records(split, subsample(usable, count, f"seed-mix:{args.seed}:{name}:{split}"))
+        # Interleaved rather than one corpus after another, as the seed's shuffled pool.
+        random.Random(f"seed-mix:{args.seed}:{split}:order").shuffle(records)
+        corpus[split] = records
+    test = get(SEED_MIX_TEST)
+    corpus["test"] = test.records("test", subsample(test.usable("test"), args.max_eval_samples, f"cap:{args.seed}:test"))
+    return {s: [Record(r.id, r.source, shorten(r.summary, limit)) for r in corpus[s]] for s in SPLITS}
+
+
+class _Loaded:
+    """One hub dataset, loaded, with its text columns resolved and unusable rows found."""
+
+    def __init__(self, repo: str, config: str | None, label: str, id_prefix: str,
+                 source: str | None, summary: str | None) -> None:
+        self.label = label
+        self.id_prefix = id_prefix
+        try:
+            loaded = load_dataset(repo, config) if config else load_dataset(repo)
+        except Exception as e:  # noqa: BLE001 - whatever went wrong, the user gets one line naming the dataset
+            raise UserError(f"could not load {label}: {one_line(e)}") from e
+        names = list(loaded.keys()) if hasattr(loaded, "keys") else []
+        # {our split: (hub split name, Dataset)}
+        self.splits: dict[str, tuple[str, Any]] = {}
+        for split, candidates in HUB_SPLIT_NAMES.items():
+            hub_name = next((n for n in candidates if n in names), None)
+            if hub_name is not None:
+                self.splits[split] = (hub_name, loaded[hub_name])
+        if "train" not in self.splits:
+            raise UserError(f"{label} has no train split (splits: {', '.join(map(str, names)) or 'none'})")
+        columns = list(self.splits["train"][1].column_names)
+        self.source, self.summary = detect_columns(columns, label, source, summary)
+        for split, (hub_name, ds) in self.splits.items():
+            for column, role in ((self.source, "source"), (self.summary, "summary")):
+                if column not in ds.column_names:
+                    raise UserError(f"{label}: split '{hub_name}' has no column '{column}' "
+                                    f"(columns found: {', '.join(ds.column_names)})")
+                feature = ds.features[column]
+                if getattr(feature, "dtype", None) not in ("string", "large_string"):
+                    raise UserError(f"{label}: column '{column}' holds {one_line(repr(feature))}, not text; "
+                                    f"choose another with --set data.{role}_column=COLUMN")
+        self._usable: dict[str, list[int]] = {}
+
+    def usable(self, split: str) -> list[int]:
+        """Indices of rows of ``split`` whose source and summary are non-blank (warns about the others)."""
+        if split not in self._usable:
+            if split not in self.splits:
+                raise UserError(f"{self.label} has no {split} split "
+                                f"(splits: {', '.join(h for h, _ in self.splits.values())})")
+            hub_name, ds = self.splits[split]
+            keep = _non_blank_rows(ds, (self.source, self.summary))
+            if len(keep) < len(ds):
+                warn(f"{self.label}: dropped {len(ds) - len(keep)} of {len(ds)} {hub_name} rows with an empty "
+                     f"'{self.source}' or '{self.summary}'")
+            if not keep:
+                raise UserError(f"{self.label} has no usable rows in its {hub_name} split")
+            self._usable[split] = keep
+        return self._usable[split]
+
+    def records(self, split: str, indices: list[int]) -> list[Record]:
+        """Rows ``indices`` (positions in the hub split) of ``split`` as records."""
+        hub_name, ds = self.splits[split]
+        table = ds.select(indices).with_format("arrow")[:]
+        sources = table.column(self.source).to_pylist()
+        summaries = table.column(self.summary).to_pylist()
+        return [Record(f"{self.id_prefix}-{hub_name}-{i}", src, summ)
+                for i, src, summ in zip(indices, sources, summaries)]
+
+    def corpus(self, args: DataArgs) -> dict[str, list[Record]]:
+        """All three splits, carved and capped by :func:`mono_s2s.data.splits.plan` before any row is read."""
+        usable = {split: self.usable(split) for split in self.splits}
+        layout = plan({split: len(rows) for split, rows in usable.items()}, args, self.label)
+        return {split: self.records(origin, [usable[origin][p] for p in positions])
+                for split, (origin, positions) in layout.items()}
+
+
+def _non_blank_rows(ds: Any, columns: tuple[str, ...]) -> list[int]:
+    """Indices of rows where every column is a non-empty, not-all-whitespace string (Arrow compute, no copies)."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    table = ds.with_format("arrow")
+    keep = None
+    for column in columns:
+        values = table[column]
+        # utf8_is_space is false for "", so test the length as well; nulls count as blank.
+        good = pc.fill_null(pc.and_(pc.greater(pc.utf8_length(values), 0), pc.invert(pc.utf8_is_space(values))), False)
+        keep = good if keep is None else pc.and_(keep, good)
+    return np.flatnonzero(np.asarray(keep.to_numpy(zero_copy_only=False), dtype=bool)).tolist()
