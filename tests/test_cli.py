@@ -1,0 +1,72 @@
+"""The command line: one-line errors with exit code 2, and the main job on the embedded default."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def mono(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "mono_s2s", *args], capture_output=True, text=True, cwd=cwd,
+                          env=env, timeout=600)
+
+
+SMALL = ["--set", "data.n_train=300", "--set", "data.n_validation=40", "--set", "data.n_test=40",
+         "--set", "model.vocab_size=400"]
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["run", "--set", "train.lr=fast"], "train.lr"),
+    (["run", "--set", "model.bogus=1"], "model.bogus"),
+    (["run", "--preset", "huge"], "huge"),
+    (["run", "--config", "missing.yaml"], "missing.yaml"),
+    (["run", "--data", "no_such_file.jsonl"], "no_such_file.jsonl"),
+    (["check", "not_a_checkpoint"], "not_a_checkpoint"),
+])
+def test_user_mistakes_print_one_line_and_exit_2(tmp_path, args, needle):
+    r = mono(*args, "--out", str(tmp_path / "out"), cwd=tmp_path) if args[0] == "run" else mono(*args, cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mono-s2s: error:") and needle in lines[0], r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_bad_data_file_names_file_and_problem(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b'{"dialogue": "caf\xe9", "summary": "x"}\n')
+    r = mono("run", "--data", str(bad), "--out", str(tmp_path / "out"))
+    assert r.returncode == 2
+    assert "bad.jsonl" in r.stderr and "UTF-8" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_bad_data_leaves_existing_outputs_alone(tmp_path):
+    out = tmp_path / "out"
+    (out / "results").mkdir(parents=True)
+    keep = out / "results" / "adversarial_results.json"
+    keep.write_text('{"keep": true}')
+    r = mono("run", "--data", str(tmp_path / "absent.csv"), "--out", str(out))
+    assert r.returncode == 2 and keep.read_text() == '{"keep": true}'
+
+
+def test_run_on_the_embedded_default(tmp_path):
+    r = mono("run", *SMALL, "--out", str(tmp_path / "out"))
+    assert r.returncode == 0, r.stderr
+    assert "train 300 / validation 40 / test 40" in r.stdout
+    assert "baseline" in r.stdout and "NOT monotone" in r.stdout
+    assert "monotonic" in r.stdout and "monotone: no violation" in r.stdout
+    assert (tmp_path / "out" / "tokenizer" / "tokenizer.json").is_file()
+    # A second run reuses the cached corpus and the trained tokenizer.
+    again = mono("run", *SMALL, "--out", str(tmp_path / "out"))
+    assert again.returncode == 0 and "reused" in again.stdout
+
+
+def test_console_script_and_module_agree():
+    r = mono("--help")
+    assert r.returncode == 0 and "run" in r.stdout and "check" in r.stdout
