@@ -43,13 +43,18 @@ def write_atomically(path: str | Path, fill: Callable[[Path], None]) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
         fill(tmp)
-        for f in tmp.rglob("*"):
-            if f.is_file():
-                with open(f, "rb") as fh:
-                    os.fsync(fh.fileno())
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    return swap_in(tmp, path)
+
+
+def swap_in(tmp: Path, path: Path) -> Path:
+    """Replace the folder ``path`` with the complete folder ``tmp`` (same parent), old first kept aside."""
+    for f in tmp.rglob("*"):
+        if f.is_file():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
     prev = _previous(path)
     if prev.exists():
         shutil.rmtree(prev)
@@ -102,3 +107,19 @@ def load_checkpoint(path: str | Path):
     if (path / CONFIG_FILE).is_file():
         config = config_from_dict(load_yaml(path / CONFIG_FILE))
     return model.eval(), tokenizer, config
+
+
+def write_text_atomically(path: str | Path, text: str) -> None:
+    """Write a text file via a temp file and rename, so readers never see half of it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
