@@ -28,6 +28,22 @@ class FakeTokenizer:
         return self.size
 
 
+@pytest.fixture(autouse=True)
+def wandb_sandbox(tmp_path, monkeypatch):
+    """Every test: wandb offline, with all its folders (run, cache, config, data) inside tmp_path, never $HOME."""
+    for var, sub in (("WANDB_DIR", "wandb_dir"), ("WANDB_CACHE_DIR", "wandb_cache"),
+                     ("WANDB_CONFIG_DIR", "wandb_config"), ("WANDB_DATA_DIR", "wandb_data")):
+        (tmp_path / sub).mkdir()
+        monkeypatch.setenv(var, str(tmp_path / sub))
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.delenv("WANDB_DISABLED", raising=False)
+    monkeypatch.delenv("RANK", raising=False)
+    for var in ("COLAB_RELEASE_TAG", "COLAB_BACKEND_VERSION", "COLAB_GPU"):
+        monkeypatch.delenv(var, raising=False)
+    yield
+
+
 @pytest.fixture
 def tiny_model_cfg() -> ModelConfig:
     return ModelConfig(d_model=32, d_ff=64, n_heads=4, n_encoder_layers=2, n_decoder_layers=2, vocab_size=100)
