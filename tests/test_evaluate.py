@@ -1,0 +1,258 @@
+"""Clean evaluation: bootstrap intervals (against scipy), ROUGE on hand-made pairs, batched generation.
+
+The generation tests use a tiny T5 whose weights are redrawn from N(0, 1): with
+HF's small init, an untrained model writes the same few tokens whatever the
+source, and an order check over identical summaries could not fail.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats as scipy_stats
+
+from mono_s2s.config import DataArgs, ModelConfig, TrainArgs
+from mono_s2s.data.synthetic import generate_corpus
+from mono_s2s.evaluate import ROUGE_TYPES, clean_quality, rouge_scores, split_sentences
+from mono_s2s.generate import summarize
+from mono_s2s.models import build_model
+from mono_s2s.stats import bootstrap_ci, mean_ci
+from mono_s2s.tokenizer import train_tokenizer
+
+# --- bootstrap ---------------------------------------------------------------------------------------------------
+
+
+def _sample(n: int, seed: int = 1) -> np.ndarray:
+    return np.random.default_rng(seed).normal(0.4, 0.2, size=n)
+
+
+def test_bootstrap_ci_brackets_the_mean():
+    for n in (2, 5, 30, 200):
+        x = _sample(n, seed=n)
+        low, high = bootstrap_ci(x)
+        assert low < x.mean() < high
+
+
+def test_bootstrap_ci_shrinks_with_n():
+    # The interval of a mean scales as 1/sqrt(n): 16x the data, about a quarter of the width.
+    low_s, high_s = bootstrap_ci(_sample(25))
+    low_l, high_l = bootstrap_ci(_sample(400))
+    assert 0.15 < (high_l - low_l) / (high_s - low_s) < 0.4
+
+
+def test_bootstrap_ci_is_deterministic_for_a_seed():
+    x = _sample(50)
+    assert bootstrap_ci(x, seed=3) == bootstrap_ci(x, seed=3)
+    assert bootstrap_ci(x, seed=3) != bootstrap_ci(x, seed=4)
+
+
+@pytest.mark.parametrize("confidence", [0.95, 0.8])
+def test_bootstrap_ci_agrees_with_scipy_percentile(confidence):
+    x = _sample(60)
+    ours = bootstrap_ci(x, n_boot=20_000, confidence=confidence, seed=0)
+    ref = scipy_stats.bootstrap((x,), np.mean, n_resamples=20_000, confidence_level=confidence,
+                                method="percentile", random_state=np.random.default_rng(0)).confidence_interval
+    # Different random draws: allow Monte Carlo error, ~5 standard errors of an endpoint
+    # (0.1 of the standard error of the mean), far below the gap a wrong quantile would make.
+    tol = 0.1 * x.std(ddof=1) / math.sqrt(len(x))
+    assert ours[0] == pytest.approx(ref.low, abs=tol)
+    assert ours[1] == pytest.approx(ref.high, abs=tol)
+
+
+def test_bootstrap_ci_small_samples():
+    assert all(math.isnan(v) for v in bootstrap_ci([]))
+    assert bootstrap_ci([0.25]) == (0.25, 0.25)
+    stats = mean_ci([])
+    assert math.isnan(stats["mean"]) and stats["n"] == 0
+
+
+def test_mean_ci_fields():
+    x = _sample(40)
+    stats = mean_ci(x, seed=5)
+    assert stats["n"] == 40
+    assert stats["mean"] == pytest.approx(float(x.mean()))
+    assert (stats["ci_low"], stats["ci_high"]) == bootstrap_ci(x, seed=5)
+
+
+def test_bootstrap_refuses_bad_input():
+    with pytest.raises(ValueError):
+        bootstrap_ci([0.1, float("nan")])
+    with pytest.raises(ValueError):
+        bootstrap_ci([0.1, 0.2], confidence=1.0)
+
+
+# --- ROUGE -------------------------------------------------------------------------------------------------------
+
+
+def test_rouge_identical_and_disjoint():
+    text = "Anna books a table for four. She will arrive at 7 pm."
+    scores = rouge_scores([text, "alpha beta gamma", ""], [text, "delta epsilon zeta", text])
+    assert set(scores) == set(ROUGE_TYPES)
+    for t in ROUGE_TYPES:
+        assert scores[t] == [1.0, 0.0, 0.0]
+
+
+def test_rouge_partial_matches_hand_computation():
+    # ref:  the quick brown fox jumps          (5 tokens)
+    # pred: fox jumps the brown dog today      (6 tokens)
+    # rouge1: 4 shared unigrams -> P 4/6, R 4/5, F1 8/11
+    # rouge2: 1 shared bigram (fox jumps) of 5 and 4 -> P 1/5, R 1/4, F1 2/9
+    # rougeL: LCS 2 ("the brown" or "fox jumps") -> P 2/6, R 2/5, F1 4/11; one sentence, so rougeLsum too
+    scores = rouge_scores(["fox jumps the brown dog today"], ["the quick brown fox jumps"])
+    assert scores["rouge1"][0] == pytest.approx(8 / 11)
+    assert scores["rouge2"][0] == pytest.approx(2 / 9)
+    assert scores["rougeL"][0] == pytest.approx(4 / 11)
+    assert scores["rougeLsum"][0] == pytest.approx(4 / 11)
+
+
+def test_rouge_lsum_splits_sentences_and_stems():
+    # Swapped sentences: the LCS over the whole text covers 3 of 6 tokens (rougeL 0.5),
+    # but sentence by sentence every token is matched (rougeLsum 1.0).
+    scores = rouge_scores(["The dog barks. The cat sleeps."], ["The cat sleeps. The dog barks."])
+    assert scores["rougeL"][0] == pytest.approx(0.5)
+    assert scores["rougeLsum"][0] == pytest.approx(1.0)
+    # The Porter stemmer maps "jumping" and "jumps" to "jump".
+    assert rouge_scores(["the fox jumping"], ["the fox jumps"])["rouge1"] == [1.0]
+    assert split_sentences("Hi! Is it 7.30? Yes.\nBye") == ["Hi!", "Is it 7.30?", "Yes.", "Bye"]
+
+
+def test_rouge_length_mismatch_is_an_error():
+    with pytest.raises(ValueError):
+        rouge_scores(["a"], ["a", "b"])
+
+
+# --- generation --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    # The tiny model's tensors gain nothing from intra-op threads, and when the two CPU
+    # cores are shared with another process OpenMP's thread hand-offs make every small op
+    # up to ~100x slower (this file: 6 s with one thread, 70 s with two on a busy machine).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return generate_corpus(0, 200, 0, 14)
+
+
+@pytest.fixture(scope="module")
+def tokenizer(corpus):
+    return train_tokenizer(corpus["train"], 400)
+
+
+@pytest.fixture(scope="module")
+def model(tokenizer):
+    cfg = ModelConfig(d_model=32, d_ff=64, n_heads=4, n_encoder_layers=2, n_decoder_layers=2, vocab_size=400,
+                      dropout=0.0)
+    model = build_model(cfg, "baseline", tokenizer, seed=0)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0.0, 1.0)
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def sources(corpus):
+    # Full dialogues (about 120-200 tokens) mixed with their first lines (a few tokens), so
+    # the length sort really reorders them and batches pad very differently.
+    texts = [r.source for r in corpus["test"]]
+    return [t if i % 3 else t.splitlines()[0] for i, t in enumerate(texts)]
+
+
+GREEDY = dict(max_source_tokens=256, max_new_tokens=8, num_beams=1, progress=False)
+
+
+def _one_at_a_time(model, tokenizer, sources, **kwargs):
+    return [summarize(model, tokenizer, [s], **kwargs)[0] for s in sources]
+
+
+def test_summarize_keeps_the_input_order(model, tokenizer, sources):
+    lengths = [len(tokenizer(s).input_ids) for s in sources]
+    assert lengths != sorted(lengths, reverse=True)  # so a missing un-sort would show
+    batched = summarize(model, tokenizer, sources, batch_size=4, **GREEDY)
+    alone = _one_at_a_time(model, tokenizer, sources, **GREEDY)
+    assert len(set(alone)) >= len(sources) - 2  # summaries differ, so a permutation would show
+    assert batched == alone
+
+
+def test_summarize_respects_max_new_tokens(model, tokenizer, sources, monkeypatch):
+    lengths = []
+    generate = model.generate
+
+    def spy(*args, **kwargs):
+        out = generate(*args, **kwargs)
+        lengths.append(out.shape[1])
+        return out
+
+    monkeypatch.setattr(model, "generate", spy)
+    short = summarize(model, tokenizer, sources, batch_size=5, **{**GREEDY, "max_new_tokens": 3})
+    long = summarize(model, tokenizer, sources, batch_size=5, **{**GREEDY, "max_new_tokens": 12})
+    # Decoder start token + at most max_new_tokens; the budget binds (the model does not stop early).
+    assert lengths[:3] == [4, 4, 4] and lengths[3:] == [13, 13, 13]
+    # Greedy decoding is prefix-consistent: a smaller budget cuts the same summary short.
+    assert all(b.startswith(a) for a, b in zip(short, long))
+    assert sum(len(a) < len(b) for a, b in zip(short, long)) >= len(sources) - 1
+
+
+def test_summarize_pads_each_batch_to_its_own_longest(model, tokenizer, sources, monkeypatch):
+    widths = []
+    generate = model.generate
+
+    def spy(*args, **kwargs):
+        mask = kwargs["attention_mask"]
+        widths.append((mask.shape[0], mask.shape[1], int(mask.sum())))
+        return generate(*args, **kwargs)
+
+    monkeypatch.setattr(model, "generate", spy)
+    summarize(model, tokenizer, sources, batch_size=4, **GREEDY)
+    lengths = [len(tokenizer(s).input_ids) for s in sources]
+    by_length = sorted(lengths, reverse=True)
+    expected = [(len(by_length[i:i + 4]), max(by_length[i:i + 4]), sum(by_length[i:i + 4]))
+                for i in range(0, len(lengths), 4)]
+    assert widths == expected
+    # ...which wastes less on padding than batching in input order would.
+    padded = sum(b * w for b, w, _ in widths)
+    in_order = sum(len(lengths[i:i + 4]) * max(lengths[i:i + 4]) for i in range(0, len(lengths), 4))
+    assert padded < in_order
+
+
+def test_summarize_beam_search_runs_and_differs_from_greedy(model, tokenizer, sources):
+    beam = summarize(model, tokenizer, sources, batch_size=4, **{**GREEDY, "num_beams": 4})
+    greedy = summarize(model, tokenizer, sources, batch_size=4, **GREEDY)
+    assert len(beam) == len(sources) and all(isinstance(s, str) for s in beam)
+    assert beam != greedy  # num_beams reaches generate
+
+
+def test_summarize_restores_train_mode_and_handles_no_sources(model, tokenizer, sources):
+    assert summarize(model, tokenizer, [], **GREEDY) == []
+    model.train()
+    try:
+        summarize(model, tokenizer, sources[:2], **GREEDY)
+        assert model.training
+    finally:
+        model.eval()
+
+
+def test_clean_quality_caps_and_keeps_per_example_scores(model, tokenizer, corpus):
+    records = corpus["test"]
+    train_args = TrainArgs(eval_samples=5, num_beams=2, eval_batch_size=2)
+    data_args = DataArgs(max_source_tokens=64, max_summary_tokens=6)
+    result = clean_quality(model, tokenizer, records, train_args, data_args, progress=False)
+    assert [p["id"] for p in result["predictions"]] == [r.id for r in records[:5]]
+    assert [p["reference"] for p in result["predictions"]] == [r.summary for r in records[:5]]
+    for t in ROUGE_TYPES:
+        assert len(result["per_example"][t]) == 5
+        assert result[t]["n"] == 5
+        assert result[t]["mean"] == pytest.approx(float(np.mean(result["per_example"][t])))
+        assert result[t]["ci_low"] <= result[t]["mean"] <= result[t]["ci_high"]
+    predictions = [p["prediction"] for p in result["predictions"]]
+    assert result["per_example"] == rouge_scores(predictions, [r.summary for r in records[:5]])
