@@ -57,14 +57,9 @@ def _config(args: argparse.Namespace):
                         "tracking.mode": args.wandb, "seeds": args.seeds})
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from mono_s2s.pipeline import describe_models, prepare, say
+def _describe(cfg, prepared) -> None:
+    from mono_s2s.pipeline import describe_models, say
 
-    cfg = _config(args)
-    out = Path(args.out)
-    say(f"mono-s2s run: preset '{cfg.preset}', variants {', '.join(cfg.model.variants)}, {cfg.seeds} seed(s), "
-        f"output {out}")
-    prepared = prepare(cfg, out)
     rows = describe_models(cfg, prepared.tokenizer, seed=cfg.train.seed)
     base = rows[0]["parameters"]
     for r in rows:
@@ -72,7 +67,34 @@ def cmd_run(args: argparse.Namespace) -> int:
                    else f"NOT monotone: {r['violating_pairs']}/{r['pairs']} probe pairs violate")
         say(f"model {r['variant']:<13} {r['parameters']:>10,} parameters ({(r['parameters'] - base) / base:+.2%}), "
             f"FFN {verdict}, min Jacobian entry {r['min_jacobian_entry']:+.3g}")
-    say("training, attacks and the analysis are not implemented yet: this run stops after building the models.")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from mono_s2s.pipeline import prepare, quiet_libraries, say, train_variant
+
+    quiet_libraries()
+    cfg = _config(args)
+    if cfg.seeds > 1:
+        raise UserError("--seeds: several seeds are not supported yet (multi-seed aggregation comes with the analysis)")
+    out = Path(args.out)
+    say(f"mono-s2s run: preset '{cfg.preset}', variants {', '.join(cfg.model.variants)}, {cfg.seeds} seed(s), "
+        f"output {out}")
+    prepared = prepare(cfg, out)
+    _describe(cfg, prepared)
+    for variant in cfg.model.variants:
+        train_variant(cfg, variant, prepared, out)
+    say("attacks and the analysis are not implemented yet: this run stops after training.")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from mono_s2s.pipeline import prepare, quiet_libraries, train_variant
+
+    quiet_libraries()
+    cfg = _config(args)
+    out = Path(args.out)
+    prepared = prepare(cfg, out)
+    train_variant(cfg, args.variant, prepared, out)
     return 0
 
 
@@ -95,7 +117,7 @@ def _not_yet(verb: str):
     return cmd
 
 
-COMMANDS = {"run": cmd_run, "check": cmd_check, "train": _not_yet("train"), "attack": _not_yet("attack"),
+COMMANDS = {"run": cmd_run, "check": cmd_check, "train": cmd_train, "attack": _not_yet("attack"),
             "report": _not_yet("report")}
 
 

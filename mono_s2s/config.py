@@ -73,6 +73,7 @@ class DataArgs:
     spec: str = "synthetic"
     source_column: Optional[str] = None  # None: auto-detect
     summary_column: Optional[str] = None  # None: auto-detect
+    source_prefix: str = ""  # prepended to every source; pretrained T5 expects "summarize: "
     n_train: int = 4000  # synthetic corpus sizes
     n_validation: int = 500
     n_test: int = 500
@@ -236,7 +237,8 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     # Pretrained T5 from the hub (GPU recommended); the monotone variant starts from its weights.
     "t5-small": {
         "model": {"pretrained": "google-t5/t5-small", "dropout": 0.1},
-        "data": {"spec": "dialogsum", "max_source_tokens": 512, "max_summary_tokens": 96},
+        "data": {"spec": "dialogsum", "max_source_tokens": 512, "max_summary_tokens": 96,
+                 "source_prefix": "summarize: "},
         "train": {"epochs": 3, "batch_size": 8, "grad_accum_steps": 2, "lr": 3e-4, "eval_batch_size": 16},
     },
 }

@@ -68,3 +68,72 @@ def describe_models(cfg: ExperimentConfig, tokenizer, seed: int) -> list[dict]:
             "min_jacobian_entry": min(r.min_jacobian_entry for r in reports),
         })
     return rows
+
+
+def quiet_libraries() -> None:
+    """Keep the CLI's output to our own lines and progress bars (HF prints a bar per file it writes)."""
+    import logging
+
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    logging.getLogger("accelerate").setLevel(logging.ERROR)
+
+
+def train_variant(cfg: ExperimentConfig, variant: str, prepared: Prepared, out: Path, seed: int | None = None,
+                  progress: bool = True) -> dict:
+    """Train one variant in its own wandb run, then score its best checkpoint on the test split.
+
+    Re-running on the same ``out`` resumes an interrupted run, and returns at once
+    for a finished one (its results file is kept in ``out/results``).
+    """
+    import json
+
+    from mono_s2s import tracking
+    from mono_s2s.checkpoint import load_checkpoint
+    from mono_s2s.evaluate import clean_quality
+    from mono_s2s.train import Trainer, read_state, result_dict
+
+    slug = VARIANT_SLUGS[variant]
+    results_file = out / "results" / f"training_{slug}.json"
+    seed = cfg.train.seed if seed is None else seed
+    state = read_state(out / "checkpoints" / slug / "latest")
+    if state and state.get("finished") and results_file.is_file():
+        done = json.loads(results_file.read_text())
+        if done.get("seed") == seed:
+            say(f"train {variant}: already trained ({results_file}); skipping")
+            return done
+    tracker = tracking.Tracker(cfg.tracking, "training", slug, config={**cfg.to_dict(), "variant": variant,
+                               "seed": seed}, out_dir=out, resume_id=(state or {}).get("wandb_run_id"))
+    with tracker:
+        trainer = Trainer(cfg, variant, prepared.corpus, prepared.tokenizer, out, seed=seed, tracker=tracker,
+                          progress=progress)
+        result = trainer.fit()
+        if not trainer.acc.is_main_process:
+            return result_dict(result)
+        model, tokenizer, _ = load_checkpoint(result.best_dir)
+        model.to(trainer.acc.device)
+        test = prepared.corpus["test"]
+        quality = clean_quality(model, tokenizer, test, cfg.train, cfg.data, progress=progress)
+        result.clean = {k: v for k, v in quality.items() if k in ("rouge1", "rouge2", "rougeL", "rougeLsum")}
+        summary = result_dict(result)
+        tracker.summary({
+            "model/variant": variant, "model/parameters": result.parameters,
+            "model/architecture": {k: v for k, v in cfg.to_dict()["model"].items() if k != "variants"},
+            "data/train_size": len(prepared.corpus["train"]), "data/validation_size": len(prepared.corpus["validation"]),
+            "data/test_size": len(test), "final_val_loss": result.final_val_loss, "best_val_loss": result.best_val_loss,
+            "epochs_trained": result.epochs_trained, "best_epoch": result.best_epoch,
+            **{f"clean/{m}_{k}": v[k] for m, v in result.clean.items() for k in ("mean", "ci_low", "ci_high")}})
+        tracker.log_model(Path(result.best_dir), name=f"{slug}-best", metadata={"best_val_loss": result.best_val_loss})
+    summary["predictions"] = quality["predictions"]
+    summary["per_example"] = quality["per_example"]
+    results_file.parent.mkdir(parents=True, exist_ok=True)
+    from mono_s2s.checkpoint import write_text_atomically
+
+    write_text_atomically(results_file, json.dumps(summary, indent=1))
+    r = result.clean
+    say(f"train {variant}: {result.epochs_trained} epochs in {result.train_time_s:.0f} s, best val loss "
+        f"{result.best_val_loss:.3f}; clean ROUGE-L {r['rougeL']['mean']:.3f} "
+        f"[{r['rougeL']['ci_low']:.3f}, {r['rougeL']['ci_high']:.3f}] on {r['rougeL']['n']} test examples")
+    return summary

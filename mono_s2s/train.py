@@ -1,0 +1,441 @@
+"""The training loop: one model variant, any scale (CPU, one GPU, many via ``accelerate launch``/``torchrun``).
+
+What it does, after the seed notebook, and where it departs from it:
+
+* AdamW (betas 0.9/0.95), linear warmup then cosine decay (transformers'
+  scheduler), gradient accumulation, clipping at ``max_grad_norm`` with the norm
+  recorded before and after, label smoothing, early stopping on validation loss.
+* Scheduled teacher forcing: ratio ``max(tf_min, tf_start - tf_decay * epoch)``.
+  A batch that is not teacher-forced feeds the decoder the model's own greedy
+  predictions (two-pass scheduled sampling, Mihaylova & Martins 2019) instead of
+  the seed's sequential rollout: same intent, one extra forward instead of T.
+* Decoder-input noise: ``noise_batch_prob`` of batches get ``noise_token_prob`` of
+  their decoder-input tokens replaced by ``<unk>``, as the seed did.
+* Dynamic padding with length bucketing: batches are drawn from length-sorted
+  pools, so little compute is spent on padding (the seed padded to the maximum).
+* ``train/batch_loss`` is the optimised (label-smoothed) loss; perplexities and
+  ``val/loss`` use the plain token NLL, the quantity the attacks measure.
+* Weight decay skips norms, biases and the monotone FFN's raw parameters: decay
+  on ``V`` (``W = softplus(V)``) would pull every weight toward ln 2, not toward 0.
+
+Checkpoints: ``latest`` (every ``save_every_steps`` optimizer steps and every
+epoch; model, optimizer, scheduler, RNG states and data position) and ``best``
+(by validation loss; model, tokenizer, config). The same command on the same
+``--out`` resumes from ``latest`` and ends with the same weights as an
+uninterrupted run. A non-finite loss stops the run, keeping the last good
+checkpoint. This module never imports wandb: metrics go to a ``tracker``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+from transformers import get_cosine_schedule_with_warmup
+
+from mono_s2s import tracking  # metric names only: wandb itself stays in tracking.py
+from mono_s2s.checkpoint import resolve, save_checkpoint, swap_in
+from mono_s2s.config import VARIANT_SLUGS, ExperimentConfig, save_yaml
+from mono_s2s.data.records import Record
+from mono_s2s.errors import UserError
+from mono_s2s.models import build_model, count_parameters
+
+STATE_FILE = "trainer_state.json"
+
+
+class TrainingDiverged(UserError):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+    exit_code = 3
+
+
+@dataclass
+class TrainResult:
+    variant: str
+    slug: str
+    seed: int
+    epochs_trained: int
+    global_step: int
+    best_val_loss: float
+    final_val_loss: float
+    best_epoch: int
+    train_time_s: float
+    parameters: int
+    best_dir: str
+    latest_dir: str
+    stopped_early: bool
+    clean: dict[str, Any] = field(default_factory=dict)
+
+
+# --- data -------------------------------------------------------------------------------------------------------
+
+
+def encode(records: list[Record], tokenizer, max_source: int, max_summary: int,
+           prefix: str = "") -> list[dict[str, list[int]]]:
+    """Token ids per example, truncated (never padded: padding is per batch)."""
+    src = tokenizer([prefix + r.source for r in records], truncation=True, max_length=max_source)["input_ids"]
+    tgt = tokenizer([r.summary for r in records], truncation=True, max_length=max_summary)["input_ids"]
+    return [{"input_ids": s, "labels": t} for s, t in zip(src, tgt)]
+
+
+def bucketed_batches(lengths: list[int], batch_size: int, seed: int, epoch: int, pool: int = 50) -> list[list[int]]:
+    """Shuffle, sort by length inside pools of ``pool`` batches, cut into batches, shuffle the batches.
+
+    Deterministic in (seed, epoch), so a resumed run replays the same order.
+    """
+    rng = random.Random(seed * 1_000_003 + epoch)
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    batches = []
+    span = batch_size * pool
+    for start in range(0, len(order), span):
+        chunk = sorted(order[start:start + span], key=lambda i: lengths[i])
+        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(examples: list[dict[str, list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
+    """Pad to the longest example of the batch; labels padded with -100 (ignored by the loss)."""
+    src_len = max(len(e["input_ids"]) for e in examples)
+    tgt_len = max(len(e["labels"]) for e in examples)
+    input_ids = torch.full((len(examples), src_len), pad_id, dtype=torch.long)
+    labels = torch.full((len(examples), tgt_len), -100, dtype=torch.long)
+    for i, e in enumerate(examples):
+        input_ids[i, : len(e["input_ids"])] = torch.tensor(e["input_ids"])
+        labels[i, : len(e["labels"])] = torch.tensor(e["labels"])
+    return {"input_ids": input_ids, "attention_mask": (input_ids != pad_id).long(), "labels": labels}
+
+
+# --- the objective ----------------------------------------------------------------------------------------------
+
+
+def token_losses(logits: torch.Tensor, labels: torch.Tensor, smoothing: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(label-smoothed loss, plain NLL), both means over non-ignored tokens.
+
+    Same definition as ``F.cross_entropy(label_smoothing=...)``: (1-e) NLL + e mean_v(-log p_v).
+    """
+    logp = F.log_softmax(logits.float(), dim=-1)  # (B, T, V)
+    mask = labels != -100
+    safe = labels.clamp_min(0)
+    nll = -logp.gather(-1, safe.unsqueeze(-1)).squeeze(-1)  # (B, T)
+    uniform = -logp.mean(dim=-1)
+    n = mask.sum().clamp_min(1)
+    nll_mean = (nll * mask).sum() / n
+    smooth_mean = (uniform * mask).sum() / n
+    return (1 - smoothing) * nll_mean + smoothing * smooth_mean, nll_mean
+
+
+def teacher_forcing_ratio(args, epoch: int) -> float:
+    return max(args.tf_min, args.tf_start - args.tf_decay * epoch)
+
+
+# --- checkpoints ------------------------------------------------------------------------------------------------
+
+
+class _NoTracker:
+    """Stands in for :class:`mono_s2s.tracking.Tracker` when none is given: every call does nothing."""
+
+    run_id = None
+
+    def __getattr__(self, name: str):
+        return lambda *args, **kwargs: None
+
+
+def settings_digest(cfg: ExperimentConfig, variant: str, seed: int) -> str:
+    """What must match for a checkpoint to be resumed: everything but tracking and attack settings."""
+    d = cfg.to_dict()
+    key = {k: d[k] for k in ("model", "data", "train")} | {"variant": variant, "seed": seed}
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def read_state(latest: Path) -> dict | None:
+    latest = resolve(latest)
+    f = latest / STATE_FILE
+    return json.loads(f.read_text()) if f.is_file() else None
+
+
+class Trainer:
+    """Trains one variant; call :meth:`fit`. Only the main process writes files and logs."""
+
+    def __init__(self, cfg: ExperimentConfig, variant: str, corpus: dict[str, list[Record]], tokenizer,
+                 out_dir: Path, seed: int | None = None, tracker=None, progress: bool = True,
+                 accelerator: Accelerator | None = None) -> None:
+        self.cfg, self.args, self.variant = cfg, cfg.train, variant
+        self.slug = VARIANT_SLUGS[variant]
+        self.seed = cfg.train.seed if seed is None else seed
+        self.tokenizer, self.corpus = tokenizer, corpus
+        self.ckpt_dir = Path(out_dir) / "checkpoints" / self.slug
+        self.best_dir, self.latest_dir = self.ckpt_dir / "best", self.ckpt_dir / "latest"
+        self.tracker = tracker if tracker is not None else _NoTracker()
+        # cpu=True without CUDA: that is how accelerate recognises CPU processes under torchrun (gloo);
+        # on a CUDA machine accelerate picks the GPUs.
+        self.acc = accelerator or Accelerator(gradient_accumulation_steps=cfg.train.grad_accum_steps,
+                                              cpu=not torch.cuda.is_available())
+        self.progress = progress and self.acc.is_main_process
+        self.digest = settings_digest(cfg, variant, self.seed)
+
+        set_seed(self.seed)
+        model = build_model(cfg.model, variant, tokenizer, seed=self.seed)
+        self.parameters = count_parameters(model)
+        d = cfg.data
+        self.train_ex = encode(corpus["train"], tokenizer, d.max_source_tokens, d.max_summary_tokens, d.source_prefix)
+        self.val_ex = encode(corpus["validation"], tokenizer, d.max_source_tokens, d.max_summary_tokens,
+                             d.source_prefix)
+        self.lengths = [len(e["input_ids"]) + len(e["labels"]) for e in self.train_ex]
+
+        world = self.acc.num_processes
+        n_batches = len(bucketed_batches(self.lengths, self.args.batch_size, self.seed, 0)) // world
+        self.batches_per_epoch = n_batches - n_batches % self.args.grad_accum_steps
+        if self.batches_per_epoch == 0:
+            raise UserError(f"train.batch_size: {len(self.train_ex)} training examples make no full optimizer step "
+                            f"with batch {self.args.batch_size} x {self.args.grad_accum_steps} accumulation "
+                            f"x {world} processes")
+        self.steps_per_epoch = self.batches_per_epoch // self.args.grad_accum_steps
+        total = self.steps_per_epoch * self.args.epochs
+
+        decay, no_decay = [], []
+        for name, p in model.named_parameters():
+            (no_decay if p.ndim < 2 or name.endswith("raw_weight") else decay).append(p)
+        optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": self.args.weight_decay},
+                                       {"params": no_decay, "weight_decay": 0.0}], lr=self.args.lr,
+                                      betas=(self.args.adam_beta1, self.args.adam_beta2))
+        # Stepped by hand once per optimizer step: accelerate's wrapper would step it once per process.
+        self.scheduler = get_cosine_schedule_with_warmup(optimizer, int(self.args.warmup_ratio * total), total)
+        self.model, self.optimizer = self.acc.prepare(model, optimizer)
+        self.acc.register_for_checkpointing(self.scheduler)
+
+        self.state = {"epoch": 0, "batch": 0, "global_step": 0, "best_val_loss": math.inf, "best_epoch": -1,
+                      "patience_counter": 0, "finished": False, "stopped_early": False, "final_val_loss": math.nan,
+                      "train_time_s": 0.0, "digest": self.digest, "variant": variant, "seed": self.seed,
+                      "wandb_run_id": None}
+
+    # -- helpers ---------------------------------------------------------------------------------------------
+
+    @property
+    def unwrapped(self):
+        return self.acc.unwrap_model(self.model)
+
+    def _my_batches(self, epoch: int) -> list[list[int]]:
+        batches = bucketed_batches(self.lengths, self.args.batch_size, self.seed, epoch)
+        mine = batches[self.acc.process_index::self.acc.num_processes]
+        return mine[: self.batches_per_epoch]
+
+    def _decoder_inputs(self, batch: dict[str, torch.Tensor], used_tf: bool, used_noise: bool) -> torch.Tensor:
+        dec = self.unwrapped._shift_right(batch["labels"])
+        if not used_tf:
+            with torch.no_grad():
+                logits = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                                    decoder_input_ids=dec).logits
+            pred = self.unwrapped._shift_right(logits.argmax(-1))  # the model's guess of each previous token
+            # Only where the previous token is a real summary token; start and padding stay as they were.
+            inside = self.unwrapped._shift_right((batch["labels"] != -100).long()).bool()
+            dec = torch.where(inside, pred, dec)
+        if used_noise:
+            real = dec != self.tokenizer.pad_token_id
+            real[:, 0] = False  # never the start token
+            flip = (torch.rand(dec.shape, device=dec.device) < self.args.noise_token_prob) & real
+            dec = dec.masked_fill(flip, self.tokenizer.unk_token_id)
+        return dec
+
+    @torch.no_grad()
+    def validate(self) -> dict[str, float]:
+        self.model.eval()
+        start = time.perf_counter()
+        losses, total_nll, total_tok = [], 0.0, 0
+        order = sorted(range(len(self.val_ex)), key=lambda i: len(self.val_ex[i]["input_ids"]))
+        size = self.args.eval_batch_size
+        for i in tqdm(range(0, len(order), size), desc=f"validate {self.slug}", leave=False,
+                      disable=not self.progress):
+            batch = collate([self.val_ex[j] for j in order[i:i + size]], self.tokenizer.pad_token_id)
+            batch = {k: v.to(self.acc.device) for k, v in batch.items()}
+            logits = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                                decoder_input_ids=self.unwrapped._shift_right(batch["labels"])).logits
+            _, nll = token_losses(logits, batch["labels"], 0.0)
+            n = int((batch["labels"] != -100).sum())
+            losses.append(nll.item())
+            total_nll += nll.item() * n
+            total_tok += n
+        self.model.train()
+        loss = total_nll / max(total_tok, 1)
+        return {"val/loss": loss, "val/perplexity": math.exp(min(loss, 50)),
+                "val/eval_time": time.perf_counter() - start, "val/min_loss": min(losses),
+                "val/max_loss": max(losses), "val/std_loss": float(np.std(losses))}
+
+    def _sample_rows(self, records: list[Record], epoch: int, n: int = 4) -> list[list]:
+        from mono_s2s.generate import summarize
+
+        picked = records[:n]
+        preds = summarize(self.unwrapped, self.tokenizer, [self.cfg.data.source_prefix + r.source for r in picked],
+                          max_source_tokens=self.cfg.data.max_source_tokens,
+                          max_new_tokens=self.cfg.data.max_summary_tokens, num_beams=self.args.num_beams,
+                          no_repeat_ngram_size=self.args.no_repeat_ngram_size,
+                          length_penalty=self.args.length_penalty, progress=False)
+        self.model.train()
+        return [[epoch, r.id, r.source, r.summary, p] for r, p in zip(picked, preds)]
+
+    def _save_latest(self) -> None:
+        """All processes write their RNG states into one temp folder; the main process swaps it in."""
+        tmp = self.ckpt_dir / ".latest.tmp"
+        self.acc.wait_for_everyone()
+        if self.acc.is_main_process:
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+        self.acc.wait_for_everyone()
+        self.acc.save_state(str(tmp / "training_state"))
+        if self.acc.is_main_process:
+            self.unwrapped.save_pretrained(tmp, safe_serialization=True)
+            self.tokenizer.save_pretrained(tmp)
+            save_yaml(self.cfg, tmp / "mono_s2s_config.yaml")
+            (tmp / STATE_FILE).write_text(json.dumps(self.state, indent=2))
+            swap_in(tmp, self.latest_dir)
+        self.acc.wait_for_everyone()
+
+    def _save_best(self) -> None:
+        if self.acc.is_main_process:
+            save_checkpoint(self.best_dir, self.unwrapped, self.tokenizer, self.cfg)
+
+    def _try_resume(self) -> bool:
+        state = read_state(self.latest_dir)
+        if state is None:
+            return False
+        if state.get("digest") != self.digest:
+            raise UserError(f"checkpoint {self.latest_dir} was trained with other settings (model/data/train or "
+                            f"seed differ); use another --out or delete that folder")
+        self.acc.load_state(str(self.latest_dir / "training_state"))
+        self.state = state
+        return True
+
+    # -- the loop --------------------------------------------------------------------------------------------
+
+    def fit(self) -> TrainResult:
+        resumed = self._try_resume()
+        self.state["wandb_run_id"] = getattr(self.tracker, "run_id", None) or self.state.get("wandb_run_id")
+        if self.state["finished"]:
+            return self._result()
+        if resumed and self.acc.is_main_process:
+            print(f"train {self.variant}: resuming from {self.latest_dir} (epoch {self.state['epoch'] + 1}, "
+                  f"batch {self.state['batch']}, step {self.state['global_step']})", flush=True)
+        self.model.train()
+        args, st = self.args, self.state
+        started = time.perf_counter() - st["train_time_s"]
+        epochs = tqdm(range(st["epoch"], args.epochs), desc=f"train {self.slug}", unit="epoch",
+                      initial=st["epoch"], total=args.epochs, disable=not self.progress)
+        for epoch in epochs:
+            ratio = teacher_forcing_ratio(args, epoch)
+            batches = self._my_batches(epoch)
+            ep_start = time.perf_counter()
+            step_losses, step_nlls, norms = [], [], []
+            acc_loss, acc_nll, acc_tf, acc_noise, t0 = 0.0, 0.0, 0, 0, time.perf_counter()
+            bar = tqdm(range(st["batch"], len(batches)), desc=f"epoch {epoch + 1}/{args.epochs}", leave=False,
+                       disable=not self.progress, initial=st["batch"], total=len(batches))
+            for b in bar:
+                batch = collate([self.train_ex[i] for i in batches[b]], self.tokenizer.pad_token_id)
+                batch = {k: v.to(self.acc.device) for k, v in batch.items()}
+                used_tf = random.random() < ratio
+                used_noise = random.random() < args.noise_batch_prob
+                with self.acc.accumulate(self.model):
+                    dec = self._decoder_inputs(batch, used_tf, used_noise)
+                    logits = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                                        decoder_input_ids=dec).logits
+                    loss, nll = token_losses(logits, batch["labels"], args.label_smoothing)
+                    if not torch.isfinite(loss):
+                        raise TrainingDiverged(
+                            f"non-finite loss ({loss.item()}) at step {st['global_step'] + 1} (epoch {epoch + 1}, "
+                            f"batch {b + 1}) of {self.variant}; the last good checkpoint is kept in {self.ckpt_dir}")
+                    self.acc.backward(loss)
+                    acc_loss += loss.item() / args.grad_accum_steps
+                    acc_nll += nll.item() / args.grad_accum_steps
+                    acc_tf += used_tf
+                    acc_noise += used_noise
+                    if self.acc.sync_gradients:
+                        norm = float(self.acc.clip_grad_norm_(self.model.parameters(), args.max_grad_norm))
+                    self.optimizer.step()
+                    self.optimizer.zero_grad()
+                if not self.acc.sync_gradients:
+                    continue
+                self.scheduler.step()
+                st["global_step"] += 1
+                st["batch"] = b + 1
+                clipped = norm * min(1.0, args.max_grad_norm / (norm + 1e-6))
+                step_losses.append(acc_loss)
+                step_nlls.append(acc_nll)
+                norms.append(norm)
+                if self.acc.is_main_process:
+                    self.tracker.log({
+                        "train/batch_loss": acc_loss, "train/learning_rate": self.scheduler.get_last_lr()[0],
+                        "train/teacher_forcing_ratio": ratio,
+                        "train/used_teacher_forcing": acc_tf / args.grad_accum_steps,
+                        "train/used_noise": acc_noise / args.grad_accum_steps,
+                        "train/batch_time": time.perf_counter() - t0, "train/grad_norm": norm,
+                        "train/grad_norm_clipped": clipped, "train/epoch": epoch + 1,
+                        "train/batch": st["batch"]}, step=st["global_step"])
+                bar.set_postfix(loss=f"{acc_loss:.3f}")
+                acc_loss, acc_nll, acc_tf, acc_noise, t0 = 0.0, 0.0, 0, 0, time.perf_counter()
+                if st["global_step"] % args.save_every_steps == 0 and st["batch"] < len(batches):
+                    st["train_time_s"] = time.perf_counter() - started
+                    self._save_latest()
+
+            # -- end of epoch: statistics, validation, best/latest, early stopping
+            ep_time = time.perf_counter() - ep_start
+            val = self.validate()
+            st["final_val_loss"] = val["val/loss"]
+            is_best = val["val/loss"] < st["best_val_loss"]
+            if is_best:
+                st.update(best_val_loss=val["val/loss"], best_epoch=epoch + 1, patience_counter=0)
+                self._save_best()
+            else:
+                st["patience_counter"] += 1
+            if self.acc.is_main_process:
+                metrics = dict(val)
+                if step_losses:  # empty only when resumed exactly at an epoch's end
+                    metrics.update({
+                        "train/epoch_loss": float(np.mean(step_losses)),
+                        "train/epoch_perplexity": math.exp(min(float(np.mean(step_nlls)), 50)),
+                        "train/epoch_time": ep_time, "train/batches_per_second": len(step_losses) / ep_time,
+                        "train/avg_grad_norm": float(np.mean(norms)), "train/max_grad_norm": float(np.max(norms)),
+                        "train/min_batch_loss": float(np.min(step_losses)),
+                        "train/max_batch_loss": float(np.max(step_losses)),
+                        "train/std_batch_loss": float(np.std(step_losses))})
+                metrics.update({"epoch": epoch + 1, "best_val_loss": st["best_val_loss"],
+                                "patience_counter": st["patience_counter"], "is_best_epoch": int(is_best)})
+                self.tracker.log(metrics, step=st["global_step"])
+                if (epoch + 1) % 2 == 0 or epoch == 0:
+                    cols = ["epoch", "id", "source", "reference", "prediction"]
+                    self.tracker.log_table(tracking.VAL_SAMPLES_TABLE, cols,
+                                           self._sample_rows(self.corpus["validation"], epoch + 1))
+                    self.tracker.log_table(tracking.TRAINING_SAMPLES_TABLE, cols,
+                                           self._sample_rows(self.corpus["train"], epoch + 1))
+                epochs.set_postfix(val_loss=f"{val['val/loss']:.3f}", best=f"{st['best_val_loss']:.3f}")
+            st["epoch"], st["batch"] = epoch + 1, 0
+            stop = args.patience > 0 and st["patience_counter"] >= args.patience
+            st["stopped_early"] = stop and epoch + 1 < args.epochs
+            st["finished"] = stop or epoch + 1 == args.epochs
+            st["train_time_s"] = time.perf_counter() - started
+            self._save_latest()
+            if stop:
+                break
+        return self._result()
+
+    def _result(self) -> TrainResult:
+        st = self.state
+        return TrainResult(self.variant, self.slug, self.seed, st["epoch"], st["global_step"], st["best_val_loss"],
+                           st["final_val_loss"], st["best_epoch"], st["train_time_s"], self.parameters,
+                           str(self.best_dir), str(self.latest_dir), st["stopped_early"])
+
+
+def result_dict(result: TrainResult) -> dict[str, Any]:
+    return asdict(result)
