@@ -107,7 +107,7 @@ class TrainArgs:
     batch_size: int = 32
     grad_accum_steps: int = 1
     eval_batch_size: int = 64
-    lr: float = 2e-3
+    lr: float = 5e-3
     weight_decay: float = 0.01
     adam_beta1: float = 0.9
     adam_beta2: float = 0.95

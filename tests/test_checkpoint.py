@@ -43,7 +43,7 @@ def test_save_then_load_checkpoint(tmp_path, tokenizer):
 
 
 def test_failed_write_keeps_the_previous_checkpoint(tmp_path):
-    target = tmp_path / "latest"
+    target = tmp_path / "ck" / "latest"
     write_atomically(target, lambda d: (d / "weights").write_text("v1"))
 
     def crash(d):
@@ -53,7 +53,7 @@ def test_failed_write_keeps_the_previous_checkpoint(tmp_path):
     with pytest.raises(RuntimeError):
         write_atomically(target, crash)
     assert (target / "weights").read_text() == "v1"
-    assert [p.name for p in tmp_path.iterdir()] == ["latest"]  # no temp folder left behind
+    assert [p.name for p in target.parent.iterdir()] == ["latest"]  # no temp folder left behind
     write_atomically(target, lambda d: (d / "weights").write_text("v2"))
     assert (target / "weights").read_text() == "v2"
 

@@ -18,8 +18,9 @@ def mono(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
                           env=env, timeout=600)
 
 
-SMALL = ["--set", "data.n_train=300", "--set", "data.n_validation=40", "--set", "data.n_test=40",
-         "--set", "model.vocab_size=400"]
+SMALL = ["--wandb", "disabled"] + [a for s in ("data.n_train=300", "data.n_validation=40", "data.n_test=40",
+                                                 "model.vocab_size=400", "train.epochs=2", "train.num_beams=2")
+                                   for a in ("--set", s)]
 
 
 @pytest.mark.parametrize("args, needle", [
@@ -29,6 +30,7 @@ SMALL = ["--set", "data.n_train=300", "--set", "data.n_validation=40", "--set", 
     (["run", "--config", "missing.yaml"], "missing.yaml"),
     (["run", "--data", "no_such_file.jsonl"], "no_such_file.jsonl"),
     (["check", "not_a_checkpoint"], "not_a_checkpoint"),
+    (["run", "--seeds", "2"], "--seeds"),
 ])
 def test_user_mistakes_print_one_line_and_exit_2(tmp_path, args, needle):
     r = mono(*args, "--out", str(tmp_path / "out"), cwd=tmp_path) if args[0] == "run" else mono(*args, cwd=tmp_path)
@@ -55,6 +57,7 @@ def test_bad_data_leaves_existing_outputs_alone(tmp_path):
     assert r.returncode == 2 and keep.read_text() == '{"keep": true}'
 
 
+@pytest.mark.slow
 def test_run_on_the_embedded_default(tmp_path):
     r = mono("run", *SMALL, "--out", str(tmp_path / "out"))
     assert r.returncode == 0, r.stderr
@@ -62,9 +65,15 @@ def test_run_on_the_embedded_default(tmp_path):
     assert "baseline" in r.stdout and "NOT monotone" in r.stdout
     assert "monotonic" in r.stdout and "monotone: no violation" in r.stdout
     assert (tmp_path / "out" / "tokenizer" / "tokenizer.json").is_file()
-    # A second run reuses the cached corpus and the trained tokenizer.
+    for slug in ("nonmono", "mono"):
+        for kind in ("best", "latest"):
+            assert (tmp_path / "out" / "checkpoints" / slug / kind / "model.safetensors").is_file()
+        assert (tmp_path / "out" / "results" / f"training_{slug}.json").is_file()
+    assert r.stdout.count("clean ROUGE-L") == 2
+    # A second run reuses the cached corpus, the tokenizer and the trained models.
     again = mono("run", *SMALL, "--out", str(tmp_path / "out"))
     assert again.returncode == 0 and "reused" in again.stdout
+    assert again.stdout.count("already trained") == 2
 
 
 def test_console_script_and_module_agree():
