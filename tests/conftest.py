@@ -29,12 +29,13 @@ class FakeTokenizer:
 
 
 @pytest.fixture(autouse=True)
-def wandb_sandbox(tmp_path, monkeypatch):
-    """Every test: wandb offline, with all its folders (run, cache, config, data) inside tmp_path, never $HOME."""
+def wandb_sandbox(tmp_path_factory, monkeypatch):
+    """Every test: wandb offline, with all its folders (run, cache, config, data) in a temp folder, never $HOME."""
+    root = tmp_path_factory.mktemp("wandb_sandbox")
     for var, sub in (("WANDB_DIR", "wandb_dir"), ("WANDB_CACHE_DIR", "wandb_cache"),
                      ("WANDB_CONFIG_DIR", "wandb_config"), ("WANDB_DATA_DIR", "wandb_data")):
-        (tmp_path / sub).mkdir()
-        monkeypatch.setenv(var, str(tmp_path / sub))
+        (root / sub).mkdir()
+        monkeypatch.setenv(var, str(root / sub))
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     monkeypatch.delenv("WANDB_DISABLED", raising=False)

@@ -180,7 +180,9 @@ def test_training_run_logs_every_guide_key_offline(tmp_path):
                 "clean/rougeL_mean", "clean/rougeL_ci_low", "clean/rougeL_ci_high"):
         assert key in summary, key
     assert summary["epochs_trained"] == 2 and summary["model/parameters"] == result["parameters"]
-    assert [a["type"] for a in run["artifacts"]] == ["model"]
+    models = [a for a in run["artifacts"] if a["type"] == "model"]
+    assert len(models) == 1 and models[0]["name"].startswith("mono-best")
+    assert "model.safetensors" in " ".join(map(str, models[0]["files"]))
     # The results file for the analysis: per-example scores keyed by test example id.
     saved = json.loads((out / "results" / "training_mono.json").read_text())
     assert len(saved["predictions"]) == 8 and len(saved["per_example"]["rougeL"]) == 8
