@@ -31,7 +31,7 @@ goto finish
 if defined TORCH_SPEC ("%PY%" -m pip install -q %TORCH_SPEC% & exit /b %errorlevel%)
 nvidia-smi -L >nul 2>nul
 if %errorlevel%==0 ("%PY%" -m pip install -q torch & exit /b %errorlevel%)
-"%PY%" -m pip install -q torch==2.13.0 --index-url %CPU_INDEX%
+"%PY%" -m pip install -q torch==2.13.0 --extra-index-url %CPU_INDEX% --retries 1
 exit /b %errorlevel%
 
 :finish

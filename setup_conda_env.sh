@@ -59,7 +59,10 @@ elif command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; the
   pip_install torch
 else
   log "no GPU: installing the CPU build of torch ($DEFAULT_CPU_TORCH)"
-  pip_install "$DEFAULT_CPU_TORCH" --index-url "$CPU_INDEX"
+  # An extra index, not --index-url: torch's own dependencies come from PyPI. pip prefers
+  # the CPU index's "+cpu" build of the same version; where that index cannot be reached
+  # it skips it (one retry) and takes the version from PyPI.
+  pip_install "$DEFAULT_CPU_TORCH" --extra-index-url "$CPU_INDEX" --retries 1
 fi
 
 log "installing mono-s2s and its dependencies (pyproject.toml)"
