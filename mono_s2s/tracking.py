@@ -588,3 +588,21 @@ __all__ = [
     "hotflip_summary_key", "final_keys", "overall_keys", "training_tags", "run_tags", "detect_env",
     "run_name", "is_logged_in", "resolve_mode", "Tracker", "read_run",
 ]
+
+
+def named(keys: Sequence[str], **values: Any) -> dict[str, Any]:
+    """``{key: value}`` for exactly ``keys``, each value passed by the key's last path part.
+
+    ``named(VAL_KEYS, loss=1.2, perplexity=3.3, ...)`` -> ``{"val/loss": 1.2, ...}``.
+    Writers use this instead of spelling metric strings, and a missing or extra
+    value is a bug caught at the first log call, not a silently absent chart.
+    """
+    out = {}
+    for key in keys:
+        short = key.rsplit("/", 1)[-1]
+        if short not in values:
+            raise KeyError(f"no value given for metric '{key}'")
+        out[key] = values.pop(short)
+    if values:
+        raise KeyError(f"values for unknown metrics: {sorted(values)}")
+    return out

@@ -46,7 +46,7 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 from transformers import get_cosine_schedule_with_warmup
 
-from mono_s2s import tracking  # metric names only: wandb itself stays in tracking.py
+from mono_s2s import tracking  # metric names only (wandb is imported lazily, inside Tracker)
 from mono_s2s.checkpoint import resolve, save_checkpoint, swap_in
 from mono_s2s.config import VARIANT_SLUGS, ExperimentConfig, save_yaml
 from mono_s2s.data.records import Record
@@ -271,9 +271,9 @@ class Trainer:
             total_tok += n
         self.model.train()
         loss = total_nll / max(total_tok, 1)
-        return {"val/loss": loss, "val/perplexity": math.exp(min(loss, 50)),
-                "val/eval_time": time.perf_counter() - start, "val/min_loss": min(losses),
-                "val/max_loss": max(losses), "val/std_loss": float(np.std(losses))}
+        return tracking.named(tracking.VAL_KEYS, loss=loss, perplexity=math.exp(min(loss, 50)),
+                              eval_time=time.perf_counter() - start, min_loss=min(losses), max_loss=max(losses),
+                              std_loss=float(np.std(losses)))
 
     def _sample_rows(self, records: list[Record], epoch: int, n: int = 4) -> list[list]:
         from mono_s2s.generate import summarize
@@ -375,14 +375,12 @@ class Trainer:
                 step_nlls.append(acc_nll)
                 norms.append(norm)
                 if self.acc.is_main_process:
-                    self.tracker.log({
-                        "train/batch_loss": acc_loss, "train/learning_rate": self.scheduler.get_last_lr()[0],
-                        "train/teacher_forcing_ratio": ratio,
-                        "train/used_teacher_forcing": acc_tf / args.grad_accum_steps,
-                        "train/used_noise": acc_noise / args.grad_accum_steps,
-                        "train/batch_time": time.perf_counter() - t0, "train/grad_norm": norm,
-                        "train/grad_norm_clipped": clipped, "train/epoch": epoch + 1,
-                        "train/batch": st["batch"]}, step=st["global_step"])
+                    self.tracker.log(tracking.named(
+                        tracking.TRAIN_BATCH_KEYS, batch_loss=acc_loss, learning_rate=self.scheduler.get_last_lr()[0],
+                        teacher_forcing_ratio=ratio, used_teacher_forcing=acc_tf / args.grad_accum_steps,
+                        used_noise=acc_noise / args.grad_accum_steps, batch_time=time.perf_counter() - t0,
+                        grad_norm=norm, grad_norm_clipped=clipped, epoch=epoch + 1, batch=st["batch"]),
+                        step=st["global_step"])
                 bar.set_postfix(loss=f"{acc_loss:.3f}")
                 acc_loss, acc_nll, acc_tf, acc_noise, t0 = 0.0, 0.0, 0, 0, time.perf_counter()
                 if st["global_step"] % args.save_every_steps == 0 and st["batch"] < len(batches):
@@ -392,26 +390,25 @@ class Trainer:
             # -- end of epoch: statistics, validation, best/latest, early stopping
             ep_time = time.perf_counter() - ep_start
             val = self.validate()
-            st["final_val_loss"] = val["val/loss"]
-            is_best = val["val/loss"] < st["best_val_loss"]
+            val_loss = val[tracking.VAL_KEYS[0]]  # "val/loss"
+            st["final_val_loss"] = val_loss
+            is_best = val_loss < st["best_val_loss"]
             if is_best:
-                st.update(best_val_loss=val["val/loss"], best_epoch=epoch + 1, patience_counter=0)
+                st.update(best_val_loss=val_loss, best_epoch=epoch + 1, patience_counter=0)
                 self._save_best()
             else:
                 st["patience_counter"] += 1
             if self.acc.is_main_process:
                 metrics = dict(val)
                 if step_losses:  # empty only when resumed exactly at an epoch's end
-                    metrics.update({
-                        "train/epoch_loss": float(np.mean(step_losses)),
-                        "train/epoch_perplexity": math.exp(min(float(np.mean(step_nlls)), 50)),
-                        "train/epoch_time": ep_time, "train/batches_per_second": len(step_losses) / ep_time,
-                        "train/avg_grad_norm": float(np.mean(norms)), "train/max_grad_norm": float(np.max(norms)),
-                        "train/min_batch_loss": float(np.min(step_losses)),
-                        "train/max_batch_loss": float(np.max(step_losses)),
-                        "train/std_batch_loss": float(np.std(step_losses))})
-                metrics.update({"epoch": epoch + 1, "best_val_loss": st["best_val_loss"],
-                                "patience_counter": st["patience_counter"], "is_best_epoch": int(is_best)})
+                    metrics.update(tracking.named(
+                        tracking.TRAIN_EPOCH_KEYS, epoch_loss=float(np.mean(step_losses)),
+                        epoch_perplexity=math.exp(min(float(np.mean(step_nlls)), 50)), epoch_time=ep_time,
+                        batches_per_second=len(step_losses) / ep_time, avg_grad_norm=float(np.mean(norms)),
+                        max_grad_norm=float(np.max(norms)), min_batch_loss=float(np.min(step_losses)),
+                        max_batch_loss=float(np.max(step_losses)), std_batch_loss=float(np.std(step_losses))))
+                metrics.update(tracking.named(tracking.EPOCH_KEYS, epoch=epoch + 1, best_val_loss=st["best_val_loss"],
+                                              patience_counter=st["patience_counter"], is_best_epoch=int(is_best)))
                 self.tracker.log(metrics, step=st["global_step"])
                 if (epoch + 1) % 2 == 0 or epoch == 0:
                     cols = ["epoch", "id", "source", "reference", "prediction"]
@@ -419,7 +416,7 @@ class Trainer:
                                            self._sample_rows(self.corpus["validation"], epoch + 1))
                     self.tracker.log_table(tracking.TRAINING_SAMPLES_TABLE, cols,
                                            self._sample_rows(self.corpus["train"], epoch + 1))
-                epochs.set_postfix(val_loss=f"{val['val/loss']:.3f}", best=f"{st['best_val_loss']:.3f}")
+                epochs.set_postfix(val_loss=f"{val_loss:.3f}", best=f"{st['best_val_loss']:.3f}")
             st["epoch"], st["batch"] = epoch + 1, 0
             stop = args.patience > 0 and st["patience_counter"] >= args.patience
             st["stopped_early"] = stop and epoch + 1 < args.epochs
