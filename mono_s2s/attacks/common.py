@@ -1,0 +1,175 @@
+"""The measurement every attack shares, and the typed record each attack returns per sample and model.
+
+Objective (TextAttack's "goal"): the mean token negative log-likelihood (NLL) of
+the reference summary given the (attacked) source, in eval mode (no dropout);
+perplexity = exp(NLL). An attack makes the model *worse*, so it maximises NLL.
+
+Success rule (documented once, used by every attack): an attack on a sample
+succeeds when the relative degradation ``(attacked - original) / original`` is
+at least ``AttackArgs.success_threshold`` (default 0.1, i.e. +10 % NLL).
+
+Triggers are token ids inserted just before the source's ``</s>``; the source is
+truncated first so that the trigger always survives truncation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Sequence
+
+import torch
+from torch.nn import functional as F
+
+
+@dataclass
+class AttackRecord:
+    """One attack on one sample against one model."""
+
+    attack: str
+    model: str  # variant slug: nonmono, mono, softplus_gate
+    sample_id: str
+    original_nll: float
+    attacked_nll: float
+    success: bool
+    queries: int  # forward passes (sequences scored) the attack spent on this sample
+    perturbed_text: str  # the attacked source, as text
+    trigger: str | None = None  # the trigger text, for trigger attacks
+    tokens_changed: int = 0
+    original_rougeL: float | None = None
+    attacked_rougeL: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # attack-specific (gradient norms, histories, ...)
+
+    @property
+    def original_ppl(self) -> float:
+        return math.exp(min(self.original_nll, 50.0))
+
+    @property
+    def attacked_ppl(self) -> float:
+        return math.exp(min(self.attacked_nll, 50.0))
+
+    @property
+    def abs_degradation(self) -> float:
+        return self.attacked_nll - self.original_nll
+
+    @property
+    def rel_degradation(self) -> float:
+        return self.abs_degradation / self.original_nll if self.original_nll > 0 else math.nan
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.update(original_ppl=self.original_ppl, attacked_ppl=self.attacked_ppl,
+                 abs_degradation=self.abs_degradation, rel_degradation=self.rel_degradation)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AttackRecord:
+        names = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def is_success(original_nll: float, attacked_nll: float, threshold: float) -> bool:
+    return original_nll > 0 and (attacked_nll - original_nll) / original_nll >= threshold
+
+
+class Objective:
+    """NLL of references under one model, batched; counts the sequences it scores (``queries``).
+
+    Works on token ids so that attacks can score many trigger candidates in one
+    forward pass. ``source_ids`` lists never include the final ``</s>``; it is
+    added here after the optional trigger.
+    """
+
+    def __init__(self, model, tokenizer, max_source_tokens: int, max_summary_tokens: int, prefix: str = "",
+                 batch_size: int = 32) -> None:
+        self.model = model.eval()
+        self.tok = tokenizer
+        self.max_source = max_source_tokens
+        self.max_summary = max_summary_tokens
+        self.prefix = prefix
+        self.batch_size = batch_size
+        self.queries = 0
+        self.device = next(model.parameters()).device
+
+    # -- text <-> ids ------------------------------------------------------------------------------------------
+
+    def source_ids(self, source: str, room: int = 0) -> list[int]:
+        """Token ids of the source without ``</s>``, truncated to leave ``room`` tokens for a trigger."""
+        ids = self.tok(self.prefix + source, add_special_tokens=False)["input_ids"]
+        return ids[: self.max_source - 1 - room]
+
+    def label_ids(self, summary: str) -> list[int]:
+        return self.tok(summary, truncation=True, max_length=self.max_summary)["input_ids"]
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.tok.decode(list(ids), skip_special_tokens=True)
+
+    # -- scoring -----------------------------------------------------------------------------------------------
+
+    def _batch(self, sources: Sequence[Sequence[int]], labels: Sequence[Sequence[int]]):
+        eos, pad = self.tok.eos_token_id, self.tok.pad_token_id
+        src = [list(s) + [eos] for s in sources]
+        s_len, t_len = max(map(len, src)), max(map(len, labels))
+        input_ids = torch.full((len(src), s_len), pad, dtype=torch.long)
+        lab = torch.full((len(src), t_len), -100, dtype=torch.long)
+        for i, (s, t) in enumerate(zip(src, labels)):
+            input_ids[i, : len(s)] = torch.tensor(s)
+            lab[i, : len(t)] = torch.tensor(list(t))
+        return input_ids.to(self.device), (input_ids != pad).long().to(self.device), lab.to(self.device)
+
+    def _per_sample_nll(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        nll = F.cross_entropy(logits.float().transpose(1, 2), labels, ignore_index=-100, reduction="none")  # (B, T)
+        mask = labels != -100
+        return (nll * mask).sum(1) / mask.sum(1).clamp_min(1)
+
+    @torch.no_grad()
+    def nll_ids(self, sources: Sequence[Sequence[int]], labels: Sequence[Sequence[int]]) -> list[float]:
+        """Per-sample mean token NLL for pairs of (source ids without </s>, label ids)."""
+        out: list[float] = []
+        for i in range(0, len(sources), self.batch_size):
+            input_ids, mask, lab = self._batch(sources[i:i + self.batch_size], labels[i:i + self.batch_size])
+            logits = self.model(input_ids=input_ids, attention_mask=mask, labels=lab).logits
+            out += self._per_sample_nll(logits, lab).tolist()
+        self.queries += len(sources)
+        return out
+
+    def nll(self, sources: Sequence[str], summaries: Sequence[str]) -> list[float]:
+        return self.nll_ids([self.source_ids(s) for s in sources], [self.label_ids(t) for t in summaries])
+
+    def embedding_grad(self, sources: Sequence[Sequence[int]], labels: Sequence[Sequence[int]]
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(per-sample NLL, d mean-NLL / d input embeddings of shape (B, S, d_model)), eval mode.
+
+        The gradient is of the batch's summed per-sample NLL, so each row is its
+        own sample's gradient.
+        """
+        input_ids, mask, lab = self._batch(sources, labels)
+        embeds = self.model.get_input_embeddings()(input_ids).detach().requires_grad_(True)
+        logits = self.model(inputs_embeds=embeds, attention_mask=mask, labels=lab).logits
+        nll = self._per_sample_nll(logits, lab)
+        (grad,) = torch.autograd.grad(nll.sum(), embeds)
+        self.queries += len(sources)
+        return nll.detach(), grad.detach()
+
+    def embedding_matrix(self) -> torch.Tensor:
+        return self.model.get_input_embeddings().weight.detach()  # (V, d_model)
+
+
+def candidate_vocabulary(tokenizer) -> list[int]:
+    """Token ids a trigger may use: no special tokens, and only tokens that survive decode -> re-encode.
+
+    A token that re-tokenizes differently would make the text the attack reports
+    differ from the ids it scored, so the attack would not transfer to text.
+    """
+    special = set(tokenizer.all_special_ids)
+    keep = []
+    for tid in range(len(tokenizer)):
+        if tid in special:
+            continue
+        text = tokenizer.decode([tid], skip_special_tokens=True)
+        if not text.strip():
+            continue
+        again = tokenizer(" " + text.strip(), add_special_tokens=False)["input_ids"]
+        if again == [tid] or tokenizer(text, add_special_tokens=False)["input_ids"] == [tid]:
+            keep.append(tid)
+    return keep
