@@ -173,3 +173,26 @@ def candidate_vocabulary(tokenizer) -> list[int]:
         if again == [tid] or tokenizer(text, add_special_tokens=False)["input_ids"] == [tid]:
             keep.append(tid)
     return keep
+
+
+def evaluate_triggers_per_sample(objective: Objective, samples: Sequence[Any], triggers: dict[str, list[int]],
+                                 args: Any, model_slug: str, attack: str) -> list[AttackRecord]:
+    """Each sample attacked with its own fixed trigger (``triggers[sample.id]``); no search, so no gradients.
+
+    This is how a trigger found elsewhere (another model, another sample set) is
+    measured: e.g. HotFlip transfer, where every sample keeps the trigger that
+    HotFlip found for it on the other model. ``original_nll`` is the clean,
+    untruncated source; ``attacked_nll`` the source truncated to leave room for
+    the trigger, then the trigger. Two sequences are scored per sample.
+    """
+    samples = list(samples)
+    labels = [objective.label_ids(s.summary) for s in samples]
+    trigs = [list(triggers[s.id]) for s in samples]
+    attacked_src = [objective.source_ids(s.source, room=len(t)) + t for s, t in zip(samples, trigs)]
+    original = objective.nll_ids([objective.source_ids(s.source) for s in samples], labels)
+    attacked = objective.nll_ids(attacked_src, labels)
+    return [AttackRecord(attack=attack, model=model_slug, sample_id=s.id, original_nll=o, attacked_nll=a,
+                         success=is_success(o, a, args.success_threshold), queries=2,
+                         perturbed_text=objective.decode(src), trigger=objective.decode(t), tokens_changed=len(t),
+                         extra={"trigger_ids": t})
+            for s, t, src, o, a in zip(samples, trigs, attacked_src, original, attacked)]

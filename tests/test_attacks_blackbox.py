@@ -1,0 +1,220 @@
+"""Black-box attacks (NES trigger search, instruction injection, OOD paraphrase) on a tiny random model, CPU."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from importlib import resources
+
+import pytest
+import torch
+
+from mono_s2s.attacks.common import Objective, candidate_vocabulary, is_success
+from mono_s2s.attacks.injection import TARGETS, TEMPLATES, injection_attack, injection_obeyed
+from mono_s2s.attacks.nes import nes_attack, query_budget
+from mono_s2s.attacks.ood import load_lexicon, match_case, ood_attack, substitutable_spans, substitute
+from mono_s2s.config import AttackArgs, ModelConfig
+from mono_s2s.data.synthetic import generate_corpus
+from mono_s2s.models import build_model
+from mono_s2s.tokenizer import train_tokenizer
+
+ARGS = AttackArgs(seed=7, nes_population=6, nes_generations=3, nes_trigger_len=3, ood_substitution_rate=0.3)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny models: thread hand-offs cost far more than the maths, especially on a busy machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return generate_corpus(0, 200, 20, 20)
+
+
+@pytest.fixture(scope="module")
+def tok(corpus):
+    return train_tokenizer(corpus["train"], 300)
+
+
+@pytest.fixture(scope="module")
+def model(tok):
+    m = build_model(ModelConfig(d_model=32, d_ff=64, n_heads=4, n_encoder_layers=2, n_decoder_layers=2,
+                                vocab_size=300), "baseline", tok, seed=0)
+    # A wider init than T5's makes the random model less flat, so attacks move the NLL visibly.
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in m.parameters():
+            if p.dim() > 1:
+                p.normal_(0.0, 0.3)
+    return m.eval()
+
+
+@pytest.fixture
+def objective(model, tok):
+    return Objective(model, tok, max_source_tokens=128, max_summary_tokens=48)
+
+
+@pytest.fixture(scope="module")
+def samples(corpus):
+    return corpus["test"][:3]
+
+
+class CountingObjective:
+    """Wraps an Objective; records the batch size of every ``nll_ids`` call."""
+
+    def __init__(self, objective: Objective) -> None:
+        self.inner, self.calls = objective, []
+
+    def nll_ids(self, sources, labels):
+        self.calls.append(len(sources))
+        return self.inner.nll_ids(sources, labels)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+# -- NES --------------------------------------------------------------------------------------------------------
+
+
+def test_nes_budget_history_and_records(objective, samples, tok):
+    recs = nes_attack(objective, samples, ARGS, "nonmono", progress=False)
+    budget = ARGS.nes_population * (ARGS.nes_generations + 1)
+    vocab = set(candidate_vocabulary(tok))
+    assert len(recs) == len(samples) and query_budget(ARGS) == budget
+    for r, s in zip(recs, samples):
+        assert r.attack == "nes" and r.model == "nonmono" and r.sample_id == s.id
+        assert 0 < r.queries <= budget and r.extra["query_budget"] == budget
+        assert len(r.extra["trigger_ids"]) == ARGS.nes_trigger_len and set(r.extra["trigger_ids"]) <= vocab
+        hist = r.extra["fitness_per_generation"]
+        assert len(hist) == ARGS.nes_generations + 1
+        assert all(b >= a for a, b in zip(hist, hist[1:])), hist
+        assert r.attacked_nll == hist[-1]
+        assert r.success == is_success(r.original_nll, r.attacked_nll, ARGS.success_threshold)
+        assert r.perturbed_text.endswith(r.trigger)
+        assert r.original_rougeL is None and r.attacked_rougeL is None
+    # The evolved trigger beats the best random trigger of generation 0 on at least one sample.
+    assert any(r.extra["fitness_per_generation"][-1] > r.extra["fitness_per_generation"][0] for r in recs)
+
+
+def test_nes_scores_each_generation_in_one_batched_call(objective, samples):
+    counting = CountingObjective(objective)
+    nes_attack(counting, samples[:2], ARGS, "mono", progress=False)
+    per_sample = ARGS.nes_generations + 1
+    assert counting.calls == [ARGS.nes_population] * (per_sample * 2)
+
+
+def test_nes_reported_text_scores_like_the_ids(objective, samples):
+    (r,) = nes_attack(objective, samples[:1], ARGS, "nonmono", progress=False)
+    (again,) = objective.nll([r.perturbed_text], [samples[0].summary])
+    assert again == pytest.approx(r.attacked_nll, abs=1e-4)
+
+
+def test_nes_is_reproducible_with_a_seed(objective, samples):
+    a = nes_attack(objective, samples[:2], ARGS, "nonmono", progress=False)
+    b = nes_attack(objective, samples[:2], ARGS, "nonmono", progress=False)
+    c = nes_attack(objective, samples[:2], dataclasses.replace(ARGS, seed=ARGS.seed + 100), "nonmono",
+                   progress=False)
+    assert [r.to_dict() for r in a] == [r.to_dict() for r in b]
+    assert [r.extra["trigger_ids"] for r in a] != [r.extra["trigger_ids"] for r in c]
+
+
+# -- injection --------------------------------------------------------------------------------------------------
+
+
+def test_every_template_formats_with_the_target():
+    assert len(TEMPLATES) >= 10 and len(set(TEMPLATES)) == len(TEMPLATES)
+    for t in TEMPLATES:
+        assert t.count("{target}") == 1
+        assert TARGETS[0] in t.format(target=TARGETS[0])
+
+
+def test_injection_keeps_the_argmax_template(objective, samples):
+    recs = injection_attack(objective, samples, ARGS, "nonmono", progress=False)
+    assert len(recs) == len(samples)
+    for r, s in zip(recs, samples):
+        scores = r.extra["nll_per_template"]
+        assert len(scores) == len(TEMPLATES) and r.queries == len(TEMPLATES) + 1
+        assert r.attacked_nll == max(scores) and scores.index(max(scores)) == r.extra["template_index"]
+        assert r.extra["template"] == TEMPLATES[r.extra["template_index"]] and r.extra["target"] in TARGETS
+        assert r.perturbed_text.endswith(r.extra["template"].format(target=r.extra["target"]))
+        (again,) = objective.nll([r.perturbed_text], [s.summary])
+        assert again == pytest.approx(r.attacked_nll, abs=1e-4)
+        (clean,) = objective.nll([s.source], [s.summary])
+        assert clean == pytest.approx(r.original_nll, abs=1e-4)
+
+
+def test_injection_survives_truncation(model, tok, samples):
+    short = Objective(model, tok, max_source_tokens=80, max_summary_tokens=48)
+    (r,) = injection_attack(short, samples[:1], ARGS, "nonmono", progress=False)
+    suffix = r.extra["template"].format(target=r.extra["target"])
+    assert r.perturbed_text.endswith(suffix)
+    assert len(tok(r.perturbed_text, add_special_tokens=False)["input_ids"]) <= 79
+    assert len(r.perturbed_text) < len(samples[0].source)  # the dialogue was cut, not the injection
+
+
+@pytest.mark.parametrize("generated,target,expected", [
+    ("#Person1# says the Meeting was   cancelled.", "the meeting was cancelled", True),
+    ("Everyone agreed to pay double!", "everyone agreed to pay double", True),
+    ("the meeting was cancelled", "The meeting, was cancelled", True),
+    ("#Person2# books a table for two.", "the meeting was cancelled", False),
+    ("the meeting was not cancelled", "the meeting was cancelled", False),
+    ("they pay doubles", "pay double", False),
+])
+def test_injection_obeyed(generated, target, expected):
+    assert injection_obeyed(generated, target) is expected
+
+
+# -- OOD --------------------------------------------------------------------------------------------------------
+
+
+def test_lexicon_is_large_packaged_and_never_identity():
+    raw = json.loads(resources.files("mono_s2s.attacks").joinpath("ood_lexicon.json").read_text("utf-8"))
+    assert len(raw) >= 300 and raw == load_lexicon()
+    for word, paraphrases in raw.items():
+        assert word == word.lower() and re.fullmatch(r"[a-z]+", word), word
+        assert 1 <= len(paraphrases) <= 4, word
+        assert all(p.strip() and p.lower() != word for p in paraphrases), word
+
+
+def test_match_case_and_substitute():
+    assert match_case("Buy", "procure") == "Procure"
+    assert match_case("BUY", "procure") == "PROCURE"
+    assert match_case("buy", "procure") == "procure"
+    text = "#Person1#: I want to BUY a Book, tomorrow. I'd like it."
+    spans = substitutable_spans(text)
+    words = [text[a:b] for a, b in spans]
+    assert "Person" not in " ".join(words) and "d" not in words  # tags and contractions are not words
+    assert {"want", "BUY", "Book", "tomorrow", "like"} <= set(words)
+    new, pairs = substitute(text, {spans[words.index("BUY")]: "procure", spans[words.index("Book")]: "reserve"})
+    assert new == "#Person1#: I want to PROCURE a Reserve, tomorrow. I'd like it."
+    assert pairs == [["BUY", "PROCURE"], ["Book", "Reserve"]]
+
+
+def test_ood_attack_respects_rate_tags_and_case(objective, samples):
+    recs = ood_attack(objective, samples, ARGS, "nonmono", progress=False)
+    assert len(recs) == len(samples)
+    for r, s in zip(recs, samples):
+        n = r.extra["substitutable_words"]
+        assert n == len(substitutable_spans(s.source)) > 0
+        assert 0 < r.tokens_changed == len(r.extra["substitutions"]) <= ARGS.ood_substitution_rate * n
+        # Speaker tags, line structure and punctuation survive.
+        assert re.findall(r"^#Person\d#: ", r.perturbed_text, re.M) == re.findall(r"^#Person\d#: ", s.source, re.M)
+        assert re.sub(r"[\w \-]", "", r.perturbed_text) == re.sub(r"[\w \-]", "", s.source)
+        for orig, new in r.extra["substitutions"]:
+            assert orig != new and orig[0].isupper() == new[0].isupper()
+            assert new.lower() in [p.lower() for p in load_lexicon()[orig.lower()]]
+        (again,) = objective.nll([r.perturbed_text], [s.summary])
+        assert again == pytest.approx(r.attacked_nll, abs=1e-4)
+
+
+def test_ood_is_seeded(objective, samples):
+    a = ood_attack(objective, samples[:2], ARGS, "nonmono", progress=False)
+    b = ood_attack(objective, samples[:2], ARGS, "nonmono", progress=False)
+    c = ood_attack(objective, samples[:2], dataclasses.replace(ARGS, seed=ARGS.seed + 1), "nonmono", progress=False)
+    assert [r.perturbed_text for r in a] == [r.perturbed_text for r in b]
+    assert [r.perturbed_text for r in a] != [r.perturbed_text for r in c]

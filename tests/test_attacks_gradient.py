@@ -1,0 +1,234 @@
+"""White-box gradient attacks (HotFlip, universal trigger) on tiny random-init models, CPU.
+
+Default random init (std 0.02) is used on purpose: the NLL is then close to
+linear in the input embeddings, so HotFlip's first-order ranking is
+informative (larger init stds make the surface rougher and the test weaker).
+"""
+
+from __future__ import annotations
+
+import statistics
+
+import pytest
+import torch
+
+from mono_s2s.attacks.common import Objective, candidate_vocabulary, evaluate_triggers_per_sample
+from mono_s2s.attacks.hotflip import first_order_scores, hotflip_attack, neutral_token
+from mono_s2s.attacks.universal import evaluate_trigger, learn_universal_trigger, split_samples
+from mono_s2s.config import AttackArgs, ModelConfig
+from mono_s2s.data.synthetic import generate_corpus
+from mono_s2s.models import build_model
+from mono_s2s.tokenizer import train_tokenizer
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return generate_corpus(0, 200, 20, 20)
+
+
+@pytest.fixture(scope="module")
+def tok(corpus):
+    return train_tokenizer(corpus["train"], vocab_size=300)
+
+
+def _objective(tok, variant: str) -> Objective:
+    cfg = ModelConfig(d_model=32, d_ff=64, n_heads=4, n_encoder_layers=2, n_decoder_layers=2, vocab_size=300,
+                      dropout=0.0)
+    return Objective(build_model(cfg, variant, tok, seed=0), tok, max_source_tokens=64, max_summary_tokens=32)
+
+
+@pytest.fixture(scope="module")
+def obj(tok):
+    return _objective(tok, "baseline")
+
+
+@pytest.fixture(scope="module")
+def mono_obj(tok):
+    return _objective(tok, "monotonic")
+
+
+def hf_args(**kw) -> AttackArgs:
+    base = dict(hotflip_trigger_len=3, hotflip_iters=4, hotflip_topk=5, hotflip_beam=1)
+    return AttackArgs(**{**base, **kw})
+
+
+def uni_args(**kw) -> AttackArgs:
+    base = dict(universal_trigger_len=3, universal_epochs=1, universal_topk=4, universal_beam=2,
+                universal_train_samples=4, universal_eval_samples=3)
+    return AttackArgs(**{**base, **kw})
+
+
+# -- HotFlip --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("beam", [1, 2])
+def test_hotflip_records_and_budget(obj, corpus, beam):
+    args = hf_args(hotflip_beam=beam)
+    samples = corpus["test"][:3]
+    calls = []
+    q0 = obj.queries
+    recs = hotflip_attack(obj, samples, args, "baseline", on_iteration=lambda *a: calls.append(a), progress=False)
+    assert [r.sample_id for r in recs] == [s.id for s in samples]
+    bound = 1 + args.hotflip_iters * beam * (1 + args.hotflip_topk)
+    for i, r in enumerate(recs):
+        assert r.attack == "hotflip" and r.model == "baseline"
+        assert len(r.extra["trigger_ids"]) == args.hotflip_trigger_len
+        n_it = len(r.extra["loss_per_iteration"])
+        assert 1 <= n_it <= args.hotflip_iters
+        assert len(r.extra["grad_norms_per_iteration"]) == n_it
+        assert len(r.extra["token_evolution"]) == n_it + 1
+        assert len(r.extra["avg_grad_mag_per_position"]) == args.hotflip_trigger_len
+        assert 0 < r.queries <= bound
+        assert 0 <= r.tokens_changed <= args.hotflip_trigger_len
+        assert r.extra["min_grad_norm"] > 0
+        mine = [c for c in calls if c[1] == i]
+        assert [c[2] for c in mine] == list(range(1, n_it + 1))
+        assert mine[-1][3] == pytest.approx(r.attacked_nll)
+    assert sum(r.queries for r in recs) == obj.queries - q0
+
+
+def test_hotflip_only_accepts_improving_flips(obj, corpus):
+    args = hf_args()
+    for r in hotflip_attack(obj, corpus["test"][:4], args, "baseline", progress=False):
+        losses = r.extra["loss_per_iteration"]
+        assert all(b >= a - 1e-6 for a, b in zip(losses, losses[1:]))
+        # Baseline of the search = NLL with the initial trigger (not the clean NLL: the trigger itself moves it).
+        assert r.attacked_nll >= r.extra["initial_trigger_nll"] - 1e-5
+        assert r.extra["loss_improvement"] >= -1e-5
+        # The reported NLL is that of the reported trigger, and the text is what was scored.
+        s = next(x for x in corpus["test"] if x.id == r.sample_id)
+        src = obj.source_ids(s.source, room=args.hotflip_trigger_len)
+        again = obj.nll_ids([src + r.extra["trigger_ids"]], [obj.label_ids(s.summary)])[0]
+        assert again == pytest.approx(r.attacked_nll, abs=1e-4)
+        assert r.original_nll == pytest.approx(obj.nll([s.source], [s.summary])[0], abs=1e-5)
+        assert r.trigger == obj.decode(r.extra["trigger_ids"])
+
+
+def test_hotflip_reproducible(obj, corpus):
+    args = hf_args()
+    a = hotflip_attack(obj, corpus["test"][:3], args, "baseline", progress=False)
+    b = hotflip_attack(obj, corpus["test"][:3], args, "baseline", progress=False)
+    assert [r.extra["trigger_ids"] for r in a] == [r.extra["trigger_ids"] for r in b]
+    assert [r.attacked_nll for r in a] == [r.attacked_nll for r in b]
+
+
+def _random_flips(trigger, n_flips, candidates, gen):
+    t = list(trigger)
+    for _ in range(n_flips):
+        t[int(torch.randint(len(t), (1,), generator=gen))] = candidates[int(torch.randint(len(candidates), (1,),
+                                                                                          generator=gen))]
+    return t
+
+
+def test_hotflip_beats_random_flips(obj, tok, corpus):
+    """Same samples, same number of flips: HotFlip's triggers raise the NLL at least as much as random ones."""
+    args = hf_args(hotflip_iters=3)
+    samples = corpus["test"][:8]
+    cands = candidate_vocabulary(tok)
+    start = [neutral_token(tok, cands)] * args.hotflip_trigger_len
+    gen = torch.Generator().manual_seed(0)
+    hot, rnd = [], []
+    for r, s in zip(hotflip_attack(obj, samples, args, "baseline", progress=False), samples):
+        lab, src = obj.label_ids(s.summary), obj.source_ids(s.source, room=args.hotflip_trigger_len)
+        flips = max(r.tokens_changed, 1)
+        rnd.append(obj.nll_ids([src + _random_flips(start, flips, cands, gen)], [lab])[0])
+        hot.append(r.attacked_nll)
+    assert statistics.mean(hot) >= statistics.mean(rnd)
+    assert sum(h >= x - 1e-6 for h, x in zip(hot, rnd)) >= len(samples) // 2
+
+
+def test_first_order_ranking_is_informative(obj, tok, corpus):
+    """One flip, no re-ranking: the top first-order flip beats a random flip, and the
+    sign-flipped gradient (a mutant) does worse than the real one."""
+    cands = candidate_vocabulary(tok)
+    cand_t, emb = torch.tensor(cands), obj.embedding_matrix()
+    m = 3
+    start = [neutral_token(tok, cands)] * m
+    gen = torch.Generator().manual_seed(1)
+    best, neg, rnd = [], [], []
+
+    def flip(flat):
+        pos, c = divmod(int(flat), len(cands))
+        t = list(start)
+        t[pos] = cands[c]
+        return t
+
+    for s in corpus["test"][:12]:
+        lab, src = obj.label_ids(s.summary), obj.source_ids(s.source, room=m)
+        nll, grad = obj.embedding_grad([src + start], [lab])
+        g = grad[0, len(src):len(src) + m]
+        a, b, c = obj.nll_ids([src + flip(first_order_scores(g, start, emb, cand_t).argmax()),
+                               src + flip(first_order_scores(-g, start, emb, cand_t).argmax()),
+                               src + _random_flips(start, 1, cands, gen)], [lab] * 3)
+        best.append(a - float(nll[0]))
+        neg.append(b - float(nll[0]))
+        rnd.append(c - float(nll[0]))
+    assert statistics.mean(best) > statistics.mean(rnd)
+    assert statistics.mean(best) > statistics.mean(neg)
+    assert statistics.mean(best) > 0
+
+
+# -- universal trigger ----------------------------------------------------------------------------------------
+
+
+def test_universal_trigger_learns_and_generalizes_api(obj, corpus):
+    args = uni_args()
+    train, held_out = split_samples(corpus["test"], args)
+    assert len(train) == args.universal_train_samples and len(held_out) == args.universal_eval_samples
+    assert not {s.id for s in train} & {s.id for s in held_out}
+    q0 = obj.queries
+    trig, hist = learn_universal_trigger(obj, train, args, progress=False)
+    assert len(trig) == args.universal_trigger_len
+    n, m = len(train), args.universal_trigger_len
+    assert hist["queries"] == obj.queries - q0
+    assert 0 < hist["queries"] <= n * (1 + args.universal_epochs * m * args.universal_beam * (1 + args.universal_topk))
+    losses = hist["loss"]
+    assert len(losses) == 1 + args.universal_epochs * m == len(hist["trigger_text"])
+    assert all(b >= a - 1e-6 for a, b in zip(losses, losses[1:]))
+    assert hist["final_loss"] > hist["initial_loss"]
+    # The history's training loss is the mean NLL evaluate_trigger measures on the training samples.
+    on_train = evaluate_trigger(obj, train, trig, args, "baseline")
+    assert statistics.mean(r.attacked_nll for r in on_train) == pytest.approx(hist["final_loss"], abs=1e-4)
+    recs = evaluate_trigger(obj, held_out, trig, args, "baseline")
+    assert [r.sample_id for r in recs] == [s.id for s in held_out]
+    assert all(r.attack == "universal" and r.queries == 2 and r.tokens_changed == m for r in recs)
+    assert all(r.trigger == obj.decode(trig) and r.extra["trigger_ids"] == trig for r in recs)
+
+
+def test_universal_reproducible(obj, corpus):
+    args = uni_args()
+    train, _ = split_samples(corpus["test"], args)
+    a, ha = learn_universal_trigger(obj, train, args, progress=False)
+    b, hb = learn_universal_trigger(obj, train, args, progress=False)
+    assert a == b and ha["loss"] == hb["loss"]
+
+
+def test_split_needs_held_out(corpus):
+    with pytest.raises(ValueError):
+        split_samples(corpus["test"][:4], uni_args())
+
+
+# -- transfer -------------------------------------------------------------------------------------------------
+
+
+def test_transfer_between_models(obj, mono_obj, corpus):
+    args = uni_args()
+    train, held_out = split_samples(corpus["test"], args)
+    trig, _ = learn_universal_trigger(obj, train, args, progress=False)
+    recs = evaluate_trigger(mono_obj, held_out, trig, args, "monotonic", attack="universal_transfer")
+    assert [r.model for r in recs] == ["monotonic"] * len(held_out)
+    for r, s in zip(recs, held_out):
+        src = mono_obj.source_ids(s.source, room=len(trig))
+        assert r.attacked_nll == pytest.approx(mono_obj.nll_ids([src + trig], [mono_obj.label_ids(s.summary)])[0],
+                                               abs=1e-5)
+        assert r.original_nll == pytest.approx(mono_obj.nll([s.source], [s.summary])[0], abs=1e-5)
+
+    # HotFlip transfer: each sample keeps its own trigger.
+    samples = corpus["test"][:3]
+    hf = hotflip_attack(obj, samples, hf_args(hotflip_iters=2), "baseline", progress=False)
+    triggers = {r.sample_id: r.extra["trigger_ids"] for r in hf}
+    moved = evaluate_triggers_per_sample(mono_obj, samples, triggers, args, "monotonic", "hotflip_transfer")
+    assert [r.extra["trigger_ids"] for r in moved] == [triggers[s.id] for s in samples]
+    # On the source model, the per-sample evaluation reproduces HotFlip's own numbers.
+    same = evaluate_triggers_per_sample(obj, samples, triggers, args, "baseline", "hotflip")
+    assert [r.attacked_nll for r in same] == pytest.approx([r.attacked_nll for r in hf], abs=1e-4)
