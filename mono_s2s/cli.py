@@ -83,7 +83,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     _describe(cfg, prepared)
     for variant in cfg.model.variants:
         train_variant(cfg, variant, prepared, out)
-    say("attacks and the analysis are not implemented yet: this run stops after training.")
+    _attack(cfg, prepared, out)
+    say("the statistical analysis (paired tests, figures) is not implemented yet: this run stops after the attacks.")
+    return 0
+
+
+def _attack(cfg, prepared, out: Path) -> None:
+    from mono_s2s.attacks.runner import print_results, run_attacks
+
+    print_results(run_attacks(cfg, prepared.corpus, out))
+
+
+def cmd_attack(args: argparse.Namespace) -> int:
+    from mono_s2s.pipeline import prepare, quiet_libraries
+
+    quiet_libraries()
+    cfg = _config(args)
+    out = Path(args.out)
+    _attack(cfg, prepare(cfg, out), out)
     return 0
 
 
@@ -117,7 +134,7 @@ def _not_yet(verb: str):
     return cmd
 
 
-COMMANDS = {"run": cmd_run, "check": cmd_check, "train": cmd_train, "attack": _not_yet("attack"),
+COMMANDS = {"run": cmd_run, "check": cmd_check, "train": cmd_train, "attack": cmd_attack,
             "report": _not_yet("report")}
 
 

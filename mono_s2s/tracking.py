@@ -606,3 +606,16 @@ def named(keys: Sequence[str], **values: Any) -> dict[str, Any]:
     if values:
         raise KeyError(f"values for unknown metrics: {sorted(values)}")
     return out
+
+
+ATTACKS = ("hotflip", "universal", "nes", "injection", "ood")
+
+
+def attack_key(attack: str, name: str) -> str:
+    """``{attack}/{name}``: a per-attack key shared by the models (``sample_idx``, ``robustness_delta``, ...)."""
+    return f"{attack}/{name}"
+
+
+def attack_model_key(attack: str, slug: str, name: str) -> str:
+    """``{attack}/{slug}_{name}``: the HotFlip pattern of the guide, used by every attack."""
+    return f"{attack}/{slug}_{name}"

@@ -19,7 +19,12 @@ def mono(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
 
 
 SMALL = ["--wandb", "disabled"] + [a for s in ("data.n_train=300", "data.n_validation=40", "data.n_test=40",
-                                                 "model.vocab_size=400", "train.epochs=2", "train.num_beams=2")
+                                                 "model.vocab_size=400", "train.epochs=2", "train.num_beams=2",
+                                                 "attacks.hotflip_samples=2", "attacks.hotflip_iters=2",
+                                                 "attacks.universal_train_samples=2", "attacks.universal_eval_samples=2",
+                                                 "attacks.universal_epochs=1", "attacks.nes_samples=2",
+                                                 "attacks.nes_population=3", "attacks.nes_generations=1",
+                                                 "attacks.injection_samples=2", "attacks.ood_samples=2")
                                    for a in ("--set", s)]
 
 
@@ -70,6 +75,8 @@ def test_run_on_the_embedded_default(tmp_path):
             assert (tmp_path / "out" / "checkpoints" / slug / kind / "model.safetensors").is_file()
         assert (tmp_path / "out" / "results" / f"training_{slug}.json").is_file()
     assert r.stdout.count("clean ROUGE-L") == 2
+    assert (tmp_path / "out" / "results" / "adversarial_results.json").is_file()
+    assert "universal trigger found on mono" in r.stdout
     # A second run reuses the cached corpus, the tokenizer and the trained models.
     again = mono("run", *SMALL, "--out", str(tmp_path / "out"))
     assert again.returncode == 0 and "reused" in again.stdout

@@ -1,0 +1,322 @@
+"""Run every attack against every trained model on the same samples with the same budgets.
+
+The adversarial phase of an experiment: load each variant's best checkpoint,
+pick the samples once (seeded) so the models can be paired by sample id, run the
+five attacks, measure transfer (triggers found on one model, evaluated on the
+other), generate summaries before and after each attack for ROUGE-L, and log
+the seed guide's third wandb run. Every finished (attack, model, sample) record
+is appended to ``results/attack_records.jsonl`` at once, so an interrupted phase
+resumes without redoing finished samples.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import defaultdict
+from pathlib import Path
+from statistics import fmean
+from typing import Callable
+
+from mono_s2s import tracking
+from mono_s2s.attacks.common import AttackRecord, Objective
+from mono_s2s.config import VARIANT_SLUGS, ExperimentConfig
+from mono_s2s.data.records import Record
+from mono_s2s.errors import UserError
+
+RECORDS_FILE = "attack_records.jsonl"
+TRIGGERS_FILE = "universal_triggers.json"
+
+
+def select_samples(corpus: dict[str, list[Record]], args) -> dict[str, list[Record]]:
+    """The samples each attack uses, the same for every model (seeded by ``attacks.seed``)."""
+    rng = random.Random(args.seed)
+    test, val = list(corpus["test"]), list(corpus["validation"])
+    rng.shuffle(test)
+    rng.shuffle(val)
+    need = max(args.hotflip_samples, args.nes_samples, args.injection_samples, args.ood_samples,
+               args.universal_eval_samples)
+    if len(test) < need or len(val) < args.universal_train_samples:
+        raise UserError(f"attacks: need {need} test and {args.universal_train_samples} validation examples, the "
+                        f"corpus has {len(test)} and {len(val)}; lower the attacks.*_samples settings")
+    return {"hotflip": test[:args.hotflip_samples], "nes": test[:args.nes_samples],
+            "injection": test[:args.injection_samples], "ood": test[:args.ood_samples],
+            "universal": test[:args.universal_eval_samples],
+            "universal_train": val[:args.universal_train_samples]}
+
+
+class RecordStore:
+    """Append-only JSONL of finished records; what is in it is never recomputed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.records: list[AttackRecord] = []
+        if path.is_file():
+            lines = path.read_text(encoding="utf-8").splitlines()
+            for line in lines:
+                if not line.strip():
+                    continue
+                try:
+                    self.records.append(AttackRecord.from_dict(json.loads(line)))
+                except (ValueError, TypeError):
+                    # A line cut by a kill mid-write: everything before it is intact. Drop the
+                    # rest, so that new records are not appended after a broken line.
+                    from mono_s2s.checkpoint import write_text_atomically
+
+                    write_text_atomically(path, "".join(json.dumps(r.to_dict()) + "\n" for r in self.records))
+                    break
+        self.done = {(r.attack, r.model, r.sample_id) for r in self.records}
+
+    def add(self, record: AttackRecord) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record.to_dict()) + "\n")
+            fh.flush()
+        self.records.append(record)
+        self.done.add((record.attack, record.model, record.sample_id))
+
+    def get(self, attack: str, model: str) -> dict[str, AttackRecord]:
+        return {r.sample_id: r for r in self.records if r.attack == attack and r.model == model}
+
+
+def _each_sample(store: RecordStore, attack: str, slug: str, samples: list[Record],
+                 run: Callable[[list[Record], int], list[AttackRecord]]) -> None:
+    """Run ``run([sample], index)`` for the samples not yet in the store, storing each record as it comes."""
+    for i, sample in enumerate(samples):
+        if (attack, slug, sample.id) in store.done:
+            continue
+        for record in run([sample], i):
+            record.extra["source"] = sample.source  # for the before/after summaries
+            store.add(record)
+
+
+
+def _load_models(cfg: ExperimentConfig, out: Path) -> dict[str, tuple]:
+    from mono_s2s.checkpoint import load_checkpoint
+
+    models = {}
+    for variant in cfg.model.variants:
+        slug = VARIANT_SLUGS[variant]
+        best = out / "checkpoints" / slug / "best"
+        if not (best / "config.json").is_file():
+            raise UserError(f"no trained {variant} model at {best}: run 'mono-s2s train --variant {variant}' "
+                            f"(or 'mono-s2s run') with --out {out} first")
+        model, tokenizer, _ = load_checkpoint(best)
+        models[slug] = (model, tokenizer)
+    return models
+
+
+def _fill_rouge(store: RecordStore, models: dict[str, tuple], summaries: dict[str, str], cfg: ExperimentConfig,
+                progress: bool) -> None:
+    """ROUGE-L of the generated summary before and after each attack (and injection obedience)."""
+    from mono_s2s.attacks.injection import injection_obeyed
+    from mono_s2s.evaluate import rouge_scores
+    from mono_s2s.generate import summarize
+
+    t, d = cfg.train, cfg.data
+    for slug, (model, tok) in models.items():
+        todo = [r for r in store.records if r.model == slug and r.attacked_rougeL is None]
+        if not todo:
+            continue
+        texts = sorted({r.perturbed_text for r in todo} | {src for src in summaries})
+        gen = summarize(model, tok, [d.source_prefix + x for x in texts], max_source_tokens=d.max_source_tokens,
+                        max_new_tokens=d.max_summary_tokens, num_beams=t.num_beams,
+                        no_repeat_ngram_size=t.no_repeat_ngram_size, length_penalty=t.length_penalty,
+                        progress=progress, desc=f"summaries {slug}")
+        out = dict(zip(texts, gen))
+        for r in todo:
+            sample_src = r.extra["source"]
+            reference = summaries[sample_src]
+            before, after = rouge_scores([out[sample_src], out[r.perturbed_text]], [reference, reference])["rougeL"]
+            r.original_rougeL, r.attacked_rougeL = before, after
+            if r.attack == "injection":
+                r.extra["obeyed"] = injection_obeyed(out[r.perturbed_text], r.extra["target"])
+    # Rewrite the store with the scores (atomically: the records are the experiment).
+    from mono_s2s.checkpoint import write_text_atomically
+
+    write_text_atomically(store.path, "".join(json.dumps(r.to_dict()) + "\n" for r in store.records))
+
+
+def run_attacks(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Path, progress: bool = True) -> dict:
+    """All attacks on all trained variants; returns (and writes) ``results/adversarial_results.json``."""
+    from mono_s2s.attacks.common import evaluate_triggers_per_sample
+    from mono_s2s.attacks.hotflip import hotflip_attack
+    from mono_s2s.attacks.injection import injection_attack
+    from mono_s2s.attacks.nes import nes_attack
+    from mono_s2s.attacks.ood import ood_attack
+    from mono_s2s.attacks.universal import evaluate_trigger, learn_universal_trigger
+    from mono_s2s.checkpoint import write_text_atomically
+
+    args, d = cfg.attacks, cfg.data
+    results_dir = out / "results"
+    samples = select_samples(corpus, args)
+    models = _load_models(cfg, out)
+    slugs = list(models)
+    objectives = {slug: Objective(m, tok, d.max_source_tokens, d.max_summary_tokens, d.source_prefix)
+                  for slug, (m, tok) in models.items()}
+    store = RecordStore(results_dir / RECORDS_FILE)
+    triggers_file = results_dir / TRIGGERS_FILE
+    triggers = json.loads(triggers_file.read_text()) if triggers_file.is_file() else {}
+    timing: dict[str, float] = defaultdict(float)
+    config = {**cfg.to_dict(), "checkpoints": {s: str(out / "checkpoints" / s / "best") for s in slugs},
+              "samples": {k: [r.id for r in v] for k, v in samples.items()}}
+
+    with tracking.Tracker(cfg.tracking, "adversarial", None, config=config, out_dir=out) as tracker:
+        def log_iteration(slug, sample_index, iteration, loss, grad_norm, tokens_changed, last=False):
+            if iteration % 5 == 0 or last:
+                tracker.log(dict(zip(tracking.hotflip_iteration_keys(slug),
+                                     (loss, grad_norm, tokens_changed, iteration))))
+
+        def timed(attack: str, fn: Callable[[], None]) -> None:
+            start = time.perf_counter()
+            fn()
+            timing[attack] += time.perf_counter() - start
+
+        for slug, obj in objectives.items():
+            timed("hotflip", lambda: _each_sample(store, "hotflip", slug, samples["hotflip"], lambda ss, i: hotflip_attack(
+                obj, ss, args, slug, progress=False,
+                on_iteration=lambda m, _j, it, loss, g, tc: log_iteration(m, i, it, loss, g, tc,
+                                                                          last=it == args.hotflip_iters))))
+            if slug not in triggers:
+                start = time.perf_counter()
+                ids, history = learn_universal_trigger(obj, samples["universal_train"], args, progress=progress)
+                timing["universal"] += time.perf_counter() - start
+                triggers[slug] = {"ids": ids, "text": obj.decode(ids), "history": history}
+                write_text_atomically(triggers_file, json.dumps(triggers, indent=1))
+            timed("universal", lambda: _each_sample(store, "universal", slug, samples["universal"], lambda ss, i:
+                  evaluate_trigger(obj, ss, triggers[slug]["ids"], args, slug)))
+            timed("nes", lambda: _each_sample(store, "nes", slug, samples["nes"],
+                                              lambda ss, i: nes_attack(obj, ss, args, slug, progress=False)))
+            timed("injection", lambda: _each_sample(store, "injection", slug, samples["injection"],
+                                                    lambda ss, i: injection_attack(obj, ss, args, slug, progress=False)))
+            timed("ood", lambda: _each_sample(store, "ood", slug, samples["ood"],
+                                              lambda ss, i: ood_attack(obj, ss, args, slug, progress=False)))
+
+        # Transfer: triggers found on one model, evaluated on another. A model that resists its own
+        # gradients but not transferred triggers shows gradient masking, not robustness.
+        for source in slugs:
+            hot = {r.sample_id: r.extra["trigger_ids"] for r in store.get("hotflip", source).values()}
+            for target in slugs:
+                if target == source:
+                    continue
+                tag = f"{source}->{target}"
+                _each_sample(store, f"hotflip_transfer:{tag}", target, samples["hotflip"], lambda ss, i:
+                             [_renamed(r, f"hotflip_transfer:{tag}") for r in evaluate_triggers_per_sample(
+                                 objectives[target], ss, hot, args, target, "hotflip_transfer")])
+                _each_sample(store, f"universal_transfer:{tag}", target, samples["universal"], lambda ss, i:
+                             [_renamed(r, f"universal_transfer:{tag}") for r in evaluate_trigger(
+                                 objectives[target], ss, triggers[source]["ids"], args, target, "universal_transfer")])
+
+        all_samples = {r.source: r.summary for v in samples.values() for r in v}
+        _fill_rouge(store, models, all_samples, cfg, progress)
+        results = _summarise(store, slugs, triggers, timing, samples)
+        _log_adversarial(tracker, store, slugs, results)
+        results["config"] = config
+        results["records"] = [r.to_dict() for r in store.records]
+        write_text_atomically(results_dir / "adversarial_results.json", json.dumps(results, indent=1))
+    return results
+
+
+def _renamed(record: AttackRecord, attack: str) -> AttackRecord:
+    record.attack = attack
+    return record
+
+
+def _summarise(store: RecordStore, slugs: list[str], triggers: dict, timing: dict, samples: dict) -> dict:
+    """Per attack and model: mean degradation, success rate, queries; and the transfer matrices."""
+    per_attack: dict[str, dict] = {}
+    for attack in tracking.ATTACKS:
+        per_attack[attack] = {}
+        for slug in slugs:
+            recs = list(store.get(attack, slug).values())
+            if not recs:
+                continue
+            per_attack[attack][slug] = {
+                "n": len(recs), "mean_abs_degradation": fmean(r.abs_degradation for r in recs),
+                "mean_rel_degradation": fmean(r.rel_degradation for r in recs),
+                "success_rate": fmean(float(r.success) for r in recs), "mean_queries": fmean(r.queries for r in recs),
+                "mean_original_nll": fmean(r.original_nll for r in recs),
+                "mean_attacked_nll": fmean(r.attacked_nll for r in recs)}
+            if attack == "injection":
+                per_attack[attack][slug]["injection_success_rate"] = fmean(
+                    float(bool(r.extra.get("obeyed"))) for r in recs)
+    transfer = {}
+    for kind in ("hotflip", "universal"):
+        matrix = {}
+        for source in slugs:
+            matrix[source] = {}
+            for target in slugs:
+                name = kind if source == target else f"{kind}_transfer:{source}->{target}"
+                recs = list(store.get(name, target).values())
+                matrix[source][target] = fmean(r.abs_degradation for r in recs) if recs else None
+        transfer[kind] = matrix
+    return {"attacks": per_attack, "transfer": transfer, "universal_triggers": {
+        s: {"text": t["text"], "ids": t["ids"]} for s, t in triggers.items()}, "timing_s": dict(timing),
+        "samples": {k: [r.id for r in v] for k, v in samples.items()}}
+
+
+def _log_adversarial(tracker, store: RecordStore, slugs: list[str], results: dict) -> None:
+    """The guide's per-sample comparisons (HotFlip's pattern for every attack), summaries and tables."""
+    pair = [s for s in ("nonmono", "mono") if s in slugs]
+    for attack in tracking.ATTACKS:
+        by_model = {slug: store.get(attack, slug) for slug in slugs}
+        ids = [i for i in by_model[slugs[0]] if all(i in by_model[s] for s in slugs)]
+        rows = []
+        for idx, sid in enumerate(ids):
+            metrics = {tracking.attack_key(attack, "sample_idx"): idx}
+            for slug in slugs:
+                r = by_model[slug][sid]
+                metrics[tracking.attack_model_key(attack, slug, "degradation")] = r.abs_degradation
+                if attack == "hotflip":
+                    metrics[tracking.attack_model_key(attack, slug, "avg_grad_norm")] = r.extra["avg_grad_norm"]
+                    metrics[tracking.attack_model_key(attack, slug, "loss_improvement")] = r.extra["loss_improvement"]
+                if attack == "nes":
+                    metrics[tracking.attack_model_key(attack, slug, "queries")] = r.queries
+            if len(pair) == 2:
+                a, b = by_model[pair[0]][sid], by_model[pair[1]][sid]
+                metrics[tracking.attack_key(attack, "robustness_delta")] = a.abs_degradation - b.abs_degradation
+                if attack == "hotflip":
+                    mono_norm = b.extra["avg_grad_norm"]
+                    metrics[tracking.HOTFLIP_GRAD_NORM_RATIO] = (a.extra["avg_grad_norm"] / mono_norm
+                                                                 if mono_norm else float("nan"))
+            tracker.log(metrics)
+            rows.append([sid] + [by_model[s][sid].abs_degradation for s in slugs]
+                        + [by_model[s][sid].trigger or "" for s in slugs])
+        if rows:
+            cols = ["sample_id"] + [f"{s}_degradation" for s in slugs] + [f"{s}_trigger" for s in slugs]
+            key = tracking.HOTFLIP_DETAILED_TABLE if attack == "hotflip" else tracking.attack_key(attack, "samples")
+            tracker.log_table(key, cols, rows)
+        summary = {}
+        for slug, stats in results["attacks"][attack].items():
+            for name, value in stats.items():
+                summary[tracking.attack_key(attack, f"summary_{slug}_{name}")] = value
+        if attack == "hotflip":
+            for slug in slugs:
+                recs = list(by_model[slug].values())
+                for name in ("avg_grad_norm", "loss_improvement", "avg_tokens_changed"):
+                    if recs:
+                        summary[tracking.hotflip_summary_key(f"{slug}_{name}")] = fmean(r.extra[name] for r in recs)
+        tracker.log(summary)
+    tracker.summary({"transfer": results["transfer"], "universal_triggers": {
+        s: t["text"] for s, t in results["universal_triggers"].items()}, "attack_timing_s": results["timing_s"]})
+
+
+def print_results(results: dict) -> None:
+    """The per-attack table, the transfer matrices and the triggers, as plain text."""
+    import pandas as pd
+
+    rows = []
+    for attack, per_model in results["attacks"].items():
+        for slug, s in per_model.items():
+            rows.append({"attack": attack, "model": slug, "n": s["n"], "NLL clean": s["mean_original_nll"],
+                         "NLL attacked": s["mean_attacked_nll"], "abs degr.": s["mean_abs_degradation"],
+                         "rel degr.": s["mean_rel_degradation"], "success": s["success_rate"],
+                         "queries": s["mean_queries"], "time s": results["timing_s"].get(attack, float("nan"))})
+    with pd.option_context("display.width", 160, "display.max_columns", 20, "display.float_format", "{:.3f}".format):
+        print(pd.DataFrame(rows).to_string(index=False))
+        for kind, matrix in results["transfer"].items():
+            print(f"\n{kind} transfer (mean absolute NLL degradation; rows: model the triggers were found on)")
+            print(pd.DataFrame(matrix).T.to_string())
+    for slug, t in results["universal_triggers"].items():
+        print(f"universal trigger found on {slug}: {t['text']!r}")
