@@ -10,7 +10,7 @@ from importlib import resources
 import pytest
 import torch
 
-from mono_s2s.attacks.common import Objective, candidate_vocabulary, is_success
+from mono_s2s.attacks.common import Objective, candidate_vocabulary, is_success, sample_rng
 from mono_s2s.attacks.injection import TARGETS, TEMPLATES, injection_attack, injection_obeyed
 from mono_s2s.attacks.nes import nes_attack, query_budget
 from mono_s2s.attacks.ood import load_lexicon, match_case, ood_attack, substitutable_spans, substitute
@@ -121,6 +121,16 @@ def test_nes_is_reproducible_with_a_seed(objective, samples):
                    progress=False)
     assert [r.to_dict() for r in a] == [r.to_dict() for r in b]
     assert [r.extra["trigger_ids"] for r in a] != [r.extra["trigger_ids"] for r in c]
+
+
+@pytest.mark.parametrize("attack", [nes_attack, ood_attack, injection_attack])
+def test_randomness_follows_the_sample_not_its_position(objective, samples, attack):
+    # The runner attacks one sample at a time; a position-keyed seed would give every sample the same draws.
+    together = attack(objective, samples[:2], ARGS, "nonmono", progress=False)
+    alone = attack(objective, samples[1:2], ARGS, "nonmono", progress=False)
+    assert together[1].to_dict() == alone[0].to_dict()
+    draws = {s.id: sample_rng(ARGS.seed, s.id).integers(1 << 30, size=4).tolist() for s in samples}
+    assert len({tuple(d) for d in draws.values()}) == len(samples)
 
 
 # -- injection --------------------------------------------------------------------------------------------------

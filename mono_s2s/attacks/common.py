@@ -15,10 +15,13 @@ truncated first so that the trigger always survives truncation.
 from __future__ import annotations
 
 import math
+import zlib
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
+import numpy as np
 import torch
+from tqdm.auto import tqdm
 from torch.nn import functional as F
 
 
@@ -70,6 +73,23 @@ class AttackRecord:
 
 def is_success(original_nll: float, attacked_nll: float, threshold: float) -> bool:
     return original_nll > 0 and (attacked_nll - original_nll) / original_nll >= threshold
+
+
+def sample_rng(seed: int, sample_id: str) -> np.random.Generator:
+    """The random generator of one sample: from ``attacks.seed`` and a stable hash of the sample id.
+
+    Keyed by id, not by position, so a sample gets the same randomness whether it
+    is attacked alone (as the resumable runner does) or in a list, and two samples
+    never share it. (crc32, not ``hash``: Python salts string hashes per process.)
+    """
+    return np.random.default_rng([seed, zlib.crc32(sample_id.encode("utf-8"))])
+
+
+def each_sample(samples: Sequence[Any], args: Any, attack: str, model_slug: str, progress: bool
+                ) -> Iterator[tuple[Any, np.random.Generator]]:
+    """``(sample, its generator)`` for every sample, behind a progress bar: the loop every random attack opens with."""
+    for sample in tqdm(samples, desc=f"{attack}[{model_slug}]", disable=not progress):
+        yield sample, sample_rng(args.seed, sample.id)
 
 
 class Objective:

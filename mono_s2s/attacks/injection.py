@@ -29,9 +29,8 @@ import re
 from typing import Sequence
 
 import numpy as np
-from tqdm.auto import tqdm
 
-from mono_s2s.attacks.common import AttackRecord, Objective, is_success
+from mono_s2s.attacks.common import AttackRecord, Objective, each_sample, is_success
 from mono_s2s.data.records import Record
 
 __all__ = ["TEMPLATES", "TARGETS", "SEPARATOR", "injection_attack", "injection_obeyed", "fit_with_suffix"]
@@ -109,9 +108,8 @@ def injection_attack(objective: Objective, samples: Sequence[Record], args, mode
                      progress: bool = True) -> list[AttackRecord]:
     """Per sample: score the clean source and every template (one batched call), keep the worst for the model."""
     records: list[AttackRecord] = []
-    for i, rec in enumerate(tqdm(samples, desc=f"injection[{model_slug}]", disable=not progress)):
+    for rec, rng in each_sample(samples, args, "injection", model_slug, progress):
         q0 = objective.queries
-        rng = np.random.default_rng(args.seed + i)
         target = TARGETS[int(rng.integers(len(TARGETS)))]
         texts = [fit_with_suffix(objective, rec.source, SEPARATOR + t.format(target=target)) for t in TEMPLATES]
         label = objective.label_ids(rec.summary)

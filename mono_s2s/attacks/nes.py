@@ -22,7 +22,7 @@ includes the clean-source query: generation 0 scores the clean source together
 with ``nes_population - 1`` random triggers. Fitness is cached by trigger, so a
 child identical to an already-scored trigger is re-drawn rather than paid for
 twice. The best fitness so far is therefore non-decreasing over generations.
-Randomness: ``numpy.random.default_rng(args.seed + sample index)``.
+Randomness: ``common.sample_rng`` (attacks.seed and the sample id).
 """
 
 from __future__ import annotations
@@ -30,9 +30,8 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-from tqdm.auto import tqdm
 
-from mono_s2s.attacks.common import AttackRecord, Objective, candidate_vocabulary, is_success
+from mono_s2s.attacks.common import AttackRecord, Objective, candidate_vocabulary, each_sample, is_success
 from mono_s2s.attacks.injection import fit_with_suffix
 from mono_s2s.data.records import Record
 
@@ -65,9 +64,8 @@ def nes_attack(objective: Objective, samples: Sequence[Record], args, model_slug
         raise ValueError("attacks.nes_population must be >= 2 (generation 0 also scores the clean source)")
     n_elite = max(1, int(round(pop * _ELITE_FRACTION)))
     records: list[AttackRecord] = []
-    for i, rec in enumerate(tqdm(samples, desc=f"nes[{model_slug}]", disable=not progress)):
+    for rec, rng in each_sample(samples, args, "nes", model_slug, progress):
         q0 = objective.queries
-        rng = np.random.default_rng(args.seed + i)
         # Fit the dialogue so that source + trigger needs no truncation: then the reported text is what was scored.
         placeholder = " x" * length
         source = fit_with_suffix(objective, rec.source, placeholder)[: -len(placeholder)]

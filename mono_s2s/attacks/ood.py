@@ -30,9 +30,8 @@ from importlib import resources
 from typing import Sequence
 
 import numpy as np
-from tqdm.auto import tqdm
 
-from mono_s2s.attacks.common import AttackRecord, Objective, is_success
+from mono_s2s.attacks.common import AttackRecord, Objective, each_sample, is_success
 from mono_s2s.data.records import Record
 
 __all__ = ["load_lexicon", "candidates_for", "substitutable_spans", "match_case", "substitute", "ood_attack"]
@@ -118,9 +117,8 @@ def ood_attack(objective: Objective, samples: Sequence[Record], args, model_slug
                progress: bool = True) -> list[AttackRecord]:
     """Per sample: ``N_VARIANTS`` seeded paraphrases at the capped rate; keep the one with the highest NLL."""
     records: list[AttackRecord] = []
-    for i, rec in enumerate(tqdm(samples, desc=f"ood[{model_slug}]", disable=not progress)):
+    for rec, rng in each_sample(samples, args, "ood", model_slug, progress):
         q0 = objective.queries
-        rng = np.random.default_rng(args.seed + i)
         spans = substitutable_spans(rec.source)
         k = int(args.ood_substitution_rate * len(spans))  # floor: never above the rate
         variants = [_variant(rec.source, spans, k, rng) for _ in range(N_VARIANTS)] if k else []
