@@ -23,8 +23,9 @@ def _config_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", default="tiny", help=f"named preset: {', '.join(PRESETS)} (default: tiny)")
     p.add_argument("--config", action="append", default=[], metavar="FILE.yaml",
                    help="YAML file of overrides (sections model/data/train/attacks/tracking); repeatable")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
-                   help="override one key, e.g. --set train.lr=3e-4; repeatable")
+    # nargs="+" so that a wandb sweep's ${args_no_hyphens} (several KEY=VALUE words) fits after one --set.
+    p.add_argument("--set", action="extend", nargs="+", default=[], metavar="KEY=VALUE", dest="overrides",
+                   help="override keys, e.g. --set train.lr=3e-4 model.dropout=0.2; repeatable")
     p.add_argument("--data", metavar="SPEC", help="corpus: synthetic, dialogsum, samsum, cnn_dailymail, xsum, arxiv, "
                    "pubmed, seed-mix, hub:OWNER/NAME[:CONFIG], or a local file/folder")
     p.add_argument("--out", default="outputs", metavar="DIR", help="output folder (default: ./outputs)")
@@ -70,28 +71,49 @@ def _describe(cfg, prepared) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from mono_s2s.pipeline import prepare, quiet_libraries, say, train_variant
+    from mono_s2s.pipeline import prepare, quiet_libraries, say
 
     quiet_libraries()
     cfg = _config(args)
-    if cfg.seeds > 1:
-        raise UserError("--seeds: several seeds are not supported yet (multi-seed aggregation comes with the analysis)")
     out = Path(args.out)
     say(f"mono-s2s run: preset '{cfg.preset}', variants {', '.join(cfg.model.variants)}, {cfg.seeds} seed(s), "
         f"output {out}")
     prepared = prepare(cfg, out)
     _describe(cfg, prepared)
-    for variant in cfg.model.variants:
-        train_variant(cfg, variant, prepared, out)
-    _attack(cfg, prepared, out)
-    say("the statistical analysis (paired tests, figures) is not implemented yet: this run stops after the attacks.")
+    if cfg.seeds == 1:
+        _experiment(cfg, prepared, out)
+        return 0
+    _seeds(cfg, prepared, out)
     return 0
 
 
-def _attack(cfg, prepared, out: Path) -> None:
-    from mono_s2s.attacks.runner import print_results, run_attacks
+def _experiment(cfg, prepared, out: Path):
+    from mono_s2s.attacks.runner import print_results
+    from mono_s2s.pipeline import run_experiment
+    from mono_s2s.report import print_report
 
-    print_results(run_attacks(cfg, prepared.corpus, out))
+    results, rep = run_experiment(cfg, prepared, out)
+    print_results(results)
+    print_report(rep)
+    return rep
+
+
+def _seeds(cfg, prepared, out: Path) -> None:
+    from mono_s2s.pipeline import run_seeds
+    from mono_s2s.report import print_seed_table
+
+    _, table = run_seeds(cfg, prepared, out)
+    print_seed_table(table)
+
+
+def _attack(cfg, prepared, out: Path):
+    from mono_s2s.attacks.runner import print_results, run_attacks
+    from mono_s2s.report import print_report
+
+    results, rep = run_attacks(cfg, prepared.corpus, out)
+    print_results(results)
+    print_report(rep)
+    return rep
 
 
 def cmd_attack(args: argparse.Namespace) -> int:
@@ -101,6 +123,16 @@ def cmd_attack(args: argparse.Namespace) -> int:
     cfg = _config(args)
     out = Path(args.out)
     _attack(cfg, prepare(cfg, out), out)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from mono_s2s.report import build_all
+
+    reports = build_all(Path(args.out))
+    for r in reports:
+        if r.figure is not None:
+            print(f"figure: {r.figure}")
     return 0
 
 
@@ -128,14 +160,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _not_yet(verb: str):
-    def cmd(args: argparse.Namespace) -> int:
-        raise UserError(f"'{verb}' is not implemented yet in this version of mono-s2s")
-    return cmd
-
-
-COMMANDS = {"run": cmd_run, "check": cmd_check, "train": cmd_train, "attack": cmd_attack,
-            "report": _not_yet("report")}
+COMMANDS = {"run": cmd_run, "check": cmd_check, "train": cmd_train, "attack": cmd_attack, "report": cmd_report}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -189,6 +189,8 @@ class TrackArgs:
     mode: str = "auto"
     project: str = "mono-s2s-adversarial-robustness"
     entity: Optional[str] = None
+    # wandb run group; a multi-seed run sets one (``{env}_seeds_{timestamp}``) when this is empty.
+    group: Optional[str] = None
 
     def __post_init__(self) -> None:
         modes = ("auto", "online", "offline", "disabled")

@@ -137,3 +137,42 @@ def train_variant(cfg: ExperimentConfig, variant: str, prepared: Prepared, out: 
         f"{result.best_val_loss:.3f}; clean ROUGE-L {r['rougeL']['mean']:.3f} "
         f"[{r['rougeL']['ci_low']:.3f}, {r['rougeL']['ci_high']:.3f}] on {r['rougeL']['n']} test examples")
     return summary
+
+
+def run_experiment(cfg: ExperimentConfig, prepared: Prepared, out: Path, progress: bool = True):
+    """One complete experiment in ``out``: train every variant, attack them all, analyse.
+
+    Returns ``(results, report)`` (see :func:`mono_s2s.attacks.runner.run_attacks`).
+    Everything resumes: finished models and attack records are not redone.
+    """
+    from mono_s2s.attacks.runner import run_attacks
+
+    for variant in cfg.model.variants:
+        train_variant(cfg, variant, prepared, out, progress=progress)
+    return run_attacks(cfg, prepared.corpus, out, progress=progress)
+
+
+def run_seeds(cfg: ExperimentConfig, prepared: Prepared, out: Path, progress: bool = True):
+    """``--seeds N``: N independent experiments, then the table across seeds; returns ``(reports, table)``.
+
+    Seed k trains with ``train.seed + k`` (initialisation and data order) in
+    ``out/seed_k``. The corpus, tokenizer and attacked samples are shared, so the
+    seeds differ only in training: the across-seed test asks whether the
+    difference survives retraining. All runs share one wandb group.
+    """
+    import dataclasses
+
+    from mono_s2s import report, tracking
+
+    group = cfg.tracking.group or f"{tracking.detect_env()}_seeds_{tracking.timestamp_now()}"
+    reports = []
+    for k in range(cfg.seeds):
+        seed = cfg.train.seed + k
+        seed_cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, seed=seed),
+                                       tracking=dataclasses.replace(cfg.tracking, group=group))
+        say(f"== seed {k + 1}/{cfg.seeds} (train.seed={seed}) in {out / f'seed_{k}'}")
+        _, rep = run_experiment(seed_cfg, prepared, out / f"seed_{k}", progress=progress)
+        if progress:
+            report.print_report(rep)
+        reports.append(rep)
+    return reports, report.aggregate_seeds(out, reports)

@@ -363,6 +363,7 @@ class Tracker:
             run = wandb.init(
                 project=args.project,
                 entity=args.entity,
+                group=args.group,
                 name=self.name,
                 tags=self.tags,
                 job_type=kind,

@@ -37,12 +37,14 @@ def test_attack_phase_records_transfer_resume_and_wandb(trained):
 
     out, prepared = trained
     cfg = build_config("tiny", overrides=TINY)
-    results = run_attacks(cfg, prepared.corpus, out, progress=False)
+    results, _ = run_attacks(cfg, prepared.corpus, out, progress=False)
 
     expected = {"hotflip": 3, "universal": 3, "nes": 2, "injection": 2, "ood": 2}
     for attack, n in expected.items():
         for slug in ("nonmono", "mono"):
-            assert results["attacks"][attack][slug]["n"] == n
+            assert results["summary"][attack][slug]["n"] == n == len(results["attacks"][attack][slug])
+            for r in results["attacks"][attack][slug]:
+                assert r["degradation"] == pytest.approx(r["abs_degradation"] / r["original_nll"])
     records = [json.loads(line) for line in (out / "results" / RECORDS_FILE).read_text().splitlines()]
     # Both models attacked on the same samples, so the analysis can pair them by id.
     for attack in expected:
@@ -55,6 +57,8 @@ def test_attack_phase_records_transfer_resume_and_wandb(trained):
         assert all(matrix[s][t] is not None for s in matrix for t in matrix[s])
     assert set(results["universal_triggers"]) == {"nonmono", "mono"}
 
+    results_file = json.loads((out / "results" / "adversarial_results.json").read_text())
+    assert results_file["clean"]["mono"]["ids"] == results_file["clean"]["nonmono"]["ids"]
     run_dir = sorted((out / "wandb").glob("offline-run-*"))[-1]
     run = tracking.read_run(run_dir)
     assert run["name"].split("_", 1)[1].startswith("adversarial_experiments_")
@@ -68,14 +72,24 @@ def test_attack_phase_records_transfer_resume_and_wandb(trained):
         assert {tracking.attack_key(attack, "sample_idx"), tracking.attack_model_key(attack, "mono", "degradation"),
                 tracking.attack_key(attack, "robustness_delta")} <= keys
 
+    # The analysis, in the same run and next to the results file.
+    for attack in tracking.ATTACKS:
+        assert set(tracking.final_keys(attack)) <= keys
+        assert {"wilcoxon_p", "ttest_p", "holm_p"} <= set(results_file["statistics"][attack])
+    assert {tracking.FINAL_SUMMARY_TABLE, tracking.FINAL_GRADIENT_TABLE} <= keys
+    assert set(tracking.OVERALL_KEYS) | {tracking.KEY_FINDINGS, tracking.FINAL_OVERALL_IMPROVEMENT} <= set(run["summary"])
+    assert "Clean quality" in run["summary"][tracking.KEY_FINDINGS]
+    for name in ("summary.csv", "adversarial_analysis.png", "key_findings.txt"):
+        assert (out / "results" / name).stat().st_size > 0
+
     # Resume: a phase cut short loses only the unfinished records; finished ones are not redone.
     path = out / "results" / RECORDS_FILE
     lines = path.read_text().splitlines()
     path.write_text("\n".join(lines[:-3]) + "\n" + lines[-3][: len(lines[-3]) // 2])  # killed mid-write
-    again = run_attacks(cfg, prepared.corpus, out, progress=False)
+    again, _ = run_attacks(cfg, prepared.corpus, out, progress=False)
     new = [json.loads(line) for line in path.read_text().splitlines()]
     assert len(new) == len(lines)
     kept = {(r["attack"], r["model"], r["sample_id"]): r["attacked_nll"] for r in new}
     for r in records[:-3]:
         assert kept[(r["attack"], r["model"], r["sample_id"])] == r["attacked_nll"]
-    assert again["attacks"]["hotflip"]["mono"]["n"] == 3
+    assert again["summary"]["hotflip"]["mono"]["n"] == 3

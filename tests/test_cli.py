@@ -35,7 +35,7 @@ SMALL = ["--wandb", "disabled"] + [a for s in ("data.n_train=300", "data.n_valid
     (["run", "--config", "missing.yaml"], "missing.yaml"),
     (["run", "--data", "no_such_file.jsonl"], "no_such_file.jsonl"),
     (["check", "not_a_checkpoint"], "not_a_checkpoint"),
-    (["run", "--seeds", "2"], "--seeds"),
+    (["run", "--seeds", "0"], "seeds"),
 ])
 def test_user_mistakes_print_one_line_and_exit_2(tmp_path, args, needle):
     r = mono(*args, "--out", str(tmp_path / "out"), cwd=tmp_path) if args[0] == "run" else mono(*args, cwd=tmp_path)
@@ -81,6 +81,25 @@ def test_run_on_the_embedded_default(tmp_path):
     again = mono("run", *SMALL, "--out", str(tmp_path / "out"))
     assert again.returncode == 0 and "reused" in again.stdout
     assert again.stdout.count("already trained") == 2
+
+
+@pytest.mark.slow
+def test_seeds_train_independent_pairs_and_aggregate(tmp_path):
+    import json
+
+    out = tmp_path / "out"
+    r = mono("run", *SMALL, "--set", "train.epochs=1", "--seeds", "2", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    losses = []
+    for k in range(2):
+        assert (out / f"seed_{k}" / "results" / "adversarial_results.json").is_file()
+        done = json.loads((out / f"seed_{k}" / "results" / "training_mono.json").read_text())
+        assert done["seed"] == 42 + k  # train.seed + k: its own init and data order
+        losses.append(done["best_val_loss"])
+    assert losses[0] != losses[1]  # a fresh init and data order, not one checkpoint reused
+    assert "Across 2 seeds" in r.stdout and (out / "results" / "seeds_summary.csv").is_file()
+    again = mono("report", "--out", str(out))
+    assert again.returncode == 0 and "Across 2 seeds" in again.stdout and "seed_1" in again.stdout
 
 
 def test_console_script_and_module_agree():

@@ -14,6 +14,7 @@ truncated first so that the trigger always survives truncation.
 
 from __future__ import annotations
 
+import functools
 import math
 import zlib
 from dataclasses import asdict, dataclass, field
@@ -170,6 +171,11 @@ class Objective:
         (grad,) = torch.autograd.grad(nll.sum(), embeds)
         self.queries += len(sources)
         return nll.detach(), grad.detach()
+
+    @functools.cached_property
+    def candidates(self) -> list[int]:
+        """:func:`candidate_vocabulary` of this tokenizer, computed once (the runner attacks one sample per call)."""
+        return candidate_vocabulary(self.tok)
 
     def embedding_matrix(self) -> torch.Tensor:
         return self.model.get_input_embeddings().weight.detach()  # (V, d_model)

@@ -28,7 +28,7 @@ from typing import Callable, Optional, Sequence
 import torch
 from tqdm.auto import tqdm
 
-from mono_s2s.attacks.common import AttackRecord, Objective, candidate_vocabulary, is_success
+from mono_s2s.attacks.common import AttackRecord, Objective, is_success
 
 IterationCallback = Callable[[str, int, int, float, float, int], None]
 
@@ -72,7 +72,7 @@ def hotflip_attack(objective: Objective, samples: list, args, model_slug: str, *
     ``hotflip_topk`` candidate sequences per beam state.
     """
     m, k, width = args.hotflip_trigger_len, args.hotflip_topk, args.hotflip_beam
-    candidates = candidate_vocabulary(objective.tok)
+    candidates = list(objective.candidates)
     if not candidates:
         raise ValueError("hotflip: the tokenizer has no candidate trigger tokens")
     cand_t = torch.tensor(candidates, device=objective.device)

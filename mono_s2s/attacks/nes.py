@@ -31,7 +31,7 @@ from typing import Sequence
 
 import numpy as np
 
-from mono_s2s.attacks.common import AttackRecord, Objective, candidate_vocabulary, each_sample, is_success
+from mono_s2s.attacks.common import AttackRecord, Objective, each_sample, is_success
 from mono_s2s.attacks.injection import fit_with_suffix
 from mono_s2s.data.records import Record
 
@@ -58,7 +58,7 @@ def _child(elite: list[tuple[int, ...]], vocab: np.ndarray, rng: np.random.Gener
 def nes_attack(objective: Objective, samples: Sequence[Record], args, model_slug: str, *,
                progress: bool = True) -> list[AttackRecord]:
     """Evolve one trigger per sample; returns one ``AttackRecord`` per sample (attack="nes")."""
-    vocab = np.asarray(candidate_vocabulary(objective.tok))
+    vocab = np.asarray(objective.candidates)
     length, pop, budget = args.nes_trigger_len, args.nes_population, query_budget(args)
     if pop < 2:
         raise ValueError("attacks.nes_population must be >= 2 (generation 0 also scores the clean source)")

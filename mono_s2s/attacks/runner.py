@@ -24,6 +24,7 @@ from mono_s2s.attacks.common import AttackRecord, Objective
 from mono_s2s.config import VARIANT_SLUGS, ExperimentConfig
 from mono_s2s.data.records import Record
 from mono_s2s.errors import UserError
+from mono_s2s.results import RESULTS_FILE, SCHEMA_VERSION, record_for_file, software_versions
 
 RECORDS_FILE = "attack_records.jsonl"
 TRIGGERS_FILE = "universal_triggers.json"
@@ -138,8 +139,12 @@ def _fill_rouge(store: RecordStore, models: dict[str, tuple], summaries: dict[st
     write_text_atomically(store.path, "".join(json.dumps(r.to_dict()) + "\n" for r in store.records))
 
 
-def run_attacks(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Path, progress: bool = True) -> dict:
-    """All attacks on all trained variants; returns (and writes) ``results/adversarial_results.json``."""
+def run_attacks(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Path, progress: bool = True):
+    """All attacks on all trained variants, then the analysis, in the adversarial wandb run.
+
+    Writes ``results/adversarial_results.json`` (and the report's files);
+    returns ``(results, report)``.
+    """
     from mono_s2s.attacks.common import evaluate_triggers_per_sample
     from mono_s2s.attacks.hotflip import hotflip_attack
     from mono_s2s.attacks.injection import injection_attack
@@ -212,10 +217,13 @@ def run_attacks(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Pat
         _fill_rouge(store, models, all_samples, cfg, progress)
         results = _summarise(store, slugs, triggers, timing, samples)
         _log_adversarial(tracker, store, slugs, results)
-        results["config"] = config
-        results["records"] = [r.to_dict() for r in store.records]
-        write_text_atomically(results_dir / "adversarial_results.json", json.dumps(results, indent=1))
-    return results
+        results.update(config=config, clean=_clean_scores(out, slugs))
+        write_text_atomically(results_dir / RESULTS_FILE, json.dumps(results, indent=1))
+        # The analysis goes into this same wandb run (the guide's final/* keys).
+        from mono_s2s.report import build
+
+        report = build(out, tracker=tracker, quiet=True, n_seeds=cfg.seeds)
+    return results, report
 
 
 def _renamed(record: AttackRecord, attack: str) -> AttackRecord:
@@ -223,25 +231,41 @@ def _renamed(record: AttackRecord, attack: str) -> AttackRecord:
     return record
 
 
+def _clean_scores(out: Path, slugs: list[str]) -> dict[str, dict[str, list]]:
+    """Each model's per-example clean ROUGE on the test split, from its training results (for the parity check)."""
+    clean = {}
+    for slug in slugs:
+        path = out / "results" / f"training_{slug}.json"
+        if not path.is_file():
+            continue
+        done = json.loads(path.read_text(encoding="utf-8"))
+        per_example = done.get("per_example") or {}
+        clean[slug] = {"ids": [p["id"] for p in done.get("predictions", [])],
+                       **{m: per_example.get(m, []) for m in ("rouge1", "rouge2", "rougeL")}}
+    return clean
+
+
 def _summarise(store: RecordStore, slugs: list[str], triggers: dict, timing: dict, samples: dict) -> dict:
-    """Per attack and model: mean degradation, success rate, queries; and the transfer matrices."""
-    per_attack: dict[str, dict] = {}
+    """The results file's attack sections: records per attack and model, their means, the transfer matrices."""
+    attacks: dict[str, dict] = {}
+    summary: dict[str, dict] = {}
     for attack in tracking.ATTACKS:
-        per_attack[attack] = {}
+        attacks[attack], summary[attack] = {}, {}
         for slug in slugs:
-            recs = list(store.get(attack, slug).values())
+            recs = sorted(store.get(attack, slug).values(), key=lambda r: r.sample_id)
+            attacks[attack][slug] = [record_for_file(r) for r in recs]
             if not recs:
                 continue
-            per_attack[attack][slug] = {
+            summary[attack][slug] = {
                 "n": len(recs), "mean_abs_degradation": fmean(r.abs_degradation for r in recs),
                 "mean_rel_degradation": fmean(r.rel_degradation for r in recs),
                 "success_rate": fmean(float(r.success) for r in recs), "mean_queries": fmean(r.queries for r in recs),
                 "mean_original_nll": fmean(r.original_nll for r in recs),
                 "mean_attacked_nll": fmean(r.attacked_nll for r in recs)}
             if attack == "injection":
-                per_attack[attack][slug]["injection_success_rate"] = fmean(
+                summary[attack][slug]["injection_success_rate"] = fmean(
                     float(bool(r.extra.get("obeyed"))) for r in recs)
-    transfer = {}
+    transfer, transfer_records = {}, []
     for kind in ("hotflip", "universal"):
         matrix = {}
         for source in slugs:
@@ -250,10 +274,14 @@ def _summarise(store: RecordStore, slugs: list[str], triggers: dict, timing: dic
                 name = kind if source == target else f"{kind}_transfer:{source}->{target}"
                 recs = list(store.get(name, target).values())
                 matrix[source][target] = fmean(r.abs_degradation for r in recs) if recs else None
+                if source != target:
+                    transfer_records += [record_for_file(r) for r in recs]
         transfer[kind] = matrix
-    return {"attacks": per_attack, "transfer": transfer, "universal_triggers": {
-        s: {"text": t["text"], "ids": t["ids"]} for s, t in triggers.items()}, "timing_s": dict(timing),
-        "samples": {k: [r.id for r in v] for k, v in samples.items()}}
+    return {"schema_version": SCHEMA_VERSION, "models": list(slugs), "software": software_versions(),
+            "samples": {k: [r.id for r in v] for k, v in samples.items()}, "attacks": attacks,
+            "summary": summary, "transfer": transfer, "transfer_records": transfer_records,
+            "universal_triggers": {s: {"text": t["text"], "ids": t["ids"]} for s, t in triggers.items()},
+            "timing_s": dict(timing)}
 
 
 def _log_adversarial(tracker, store: RecordStore, slugs: list[str], results: dict) -> None:
@@ -288,7 +316,7 @@ def _log_adversarial(tracker, store: RecordStore, slugs: list[str], results: dic
             key = tracking.HOTFLIP_DETAILED_TABLE if attack == "hotflip" else tracking.attack_key(attack, "samples")
             tracker.log_table(key, cols, rows)
         summary = {}
-        for slug, stats in results["attacks"][attack].items():
+        for slug, stats in results["summary"][attack].items():
             for name, value in stats.items():
                 summary[tracking.attack_key(attack, f"summary_{slug}_{name}")] = value
         if attack == "hotflip":
@@ -307,7 +335,7 @@ def print_results(results: dict) -> None:
     import pandas as pd
 
     rows = []
-    for attack, per_model in results["attacks"].items():
+    for attack, per_model in results["summary"].items():
         for slug, s in per_model.items():
             rows.append({"attack": attack, "model": slug, "n": s["n"], "NLL clean": s["mean_original_nll"],
                          "NLL attacked": s["mean_attacked_nll"], "abs degr.": s["mean_abs_degradation"],

@@ -29,7 +29,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from mono_s2s.attacks.common import AttackRecord, Objective, candidate_vocabulary, evaluate_triggers_per_sample
+from mono_s2s.attacks.common import AttackRecord, Objective, evaluate_triggers_per_sample
 from mono_s2s.attacks.hotflip import first_order_scores, neutral_token
 
 
@@ -54,7 +54,7 @@ def learn_universal_trigger(objective: Objective, train_samples: list, args, *, 
         raise ValueError("universal: no training samples")
     m, k, width = args.universal_trigger_len, args.universal_topk, args.universal_beam
     q0 = objective.queries
-    candidates = candidate_vocabulary(objective.tok)
+    candidates = list(objective.candidates)
     cand_t = torch.tensor(candidates, device=objective.device)
     emb = objective.embedding_matrix()
     labels = [objective.label_ids(s.summary) for s in train_samples]

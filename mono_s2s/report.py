@@ -1,0 +1,251 @@
+"""Every table, figure and finding of an experiment, rebuilt from its saved results alone (no model needed).
+
+Reads ``results/adversarial_results.json`` (written by the attack runner; its
+layout is documented in :mod:`mono_s2s.results`), runs :mod:`mono_s2s.analysis`
+on it, and writes next to it ``summary.csv``, ``adversarial_analysis.png`` and
+``key_findings.txt``, and the ``statistics`` / ``overall`` / ``key_findings``
+sections of the results file itself. With a tracker it also logs the guide's
+``final/*`` keys, tables, the figure and the run summary.
+
+Several seeds (``out/seed_*``): each seed is reported on its own, then
+``out/results/seeds_summary.csv`` aggregates them with the seed as the unit.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mono_s2s import analysis, tracking
+from mono_s2s.checkpoint import write_text_atomically
+from mono_s2s.errors import UserError
+from mono_s2s.results import RESULTS_FILE, load_results
+
+SUMMARY_CSV = "summary.csv"
+FIGURE = "adversarial_analysis.png"
+FINDINGS = "key_findings.txt"
+SEEDS_CSV = "seeds_summary.csv"
+SEEDS_JSON = "seeds_results.json"
+FIGURE_KEY = "final/adversarial_analysis"
+
+
+@dataclass
+class Report:
+    """The analysis of one experiment (one seed): tables as pandas frames, findings as sentences."""
+
+    a: str
+    b: str | None
+    table: pd.DataFrame  # analysis.attack_table for the headline pair
+    overall: dict[str, Any]
+    parity: pd.DataFrame | None
+    findings: list[str]
+    others: dict[str, pd.DataFrame] = field(default_factory=dict)  # baseline vs each further variant
+    figure: Path | None = None
+
+
+def _pair(slugs: list[str]) -> tuple[str, str | None]:
+    """The headline comparison: the baseline against the monotone model (or the first other variant)."""
+    a = analysis.BASELINE if analysis.BASELINE in slugs else slugs[0]
+    others = [s for s in slugs if s != a]
+    return a, ("mono" if "mono" in others else (others[0] if others else None))
+
+
+def analyse(results: dict, n_boot: int = 2000, seed: int = 0, n_seeds: int = 1) -> Report:
+    """The paired analysis of a loaded results file (pure: nothing is written)."""
+    frame = analysis.records_frame([r for per_model in results["attacks"].values()
+                                    for recs in per_model.values() for r in recs])
+    slugs = list(results["models"])
+    a, b = _pair(slugs)
+    if b is None:
+        return Report(a, None, pd.DataFrame(), {}, None,
+                      [f"only one model ({a}) was attacked: there is nothing to compare it with"])
+    table = analysis.attack_table(frame, a, b, n_boot=n_boot, seed=seed)
+    overall = analysis.overall(frame, a, b, n_boot=n_boot, seed=seed)
+    clean = results.get("clean") or {}
+    parity = analysis.clean_parity(clean, a, b, n_boot=n_boot, seed=seed) if clean else None
+    findings = analysis.key_findings(table, overall, parity, results.get("transfer"), a, b, n_seeds=n_seeds)
+    others = {s: analysis.attack_table(frame, a, s, n_boot=n_boot, seed=seed) for s in slugs if s not in (a, b)}
+    return Report(a, b, table, overall, parity, findings, others)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def statistics_section(report: Report) -> dict[str, Any]:
+    """``statistics.<attack>``: the table's row as a dict (``wilcoxon_p``, ``ttest_p``, ``holm_p``, ...)."""
+    section = {attack: _jsonable(row.to_dict()) for attack, row in report.table.iterrows()}
+    for slug, table in report.others.items():
+        section[f"vs_{slug}"] = {attack: _jsonable(row.to_dict()) for attack, row in table.iterrows()}
+    return section
+
+
+def _figure(report: Report, results: dict, path: Path) -> Path | None:
+    from mono_s2s import figures
+
+    if report.b != "mono" or report.table.empty:
+        return None  # the figure's panels are drawn for the seed's pair (nonmono vs mono)
+    pairs = analysis.records_frame([r for per_model in results["attacks"].values()
+                                    for recs in per_model.values() for r in recs])
+    clean = (analysis.clean_frame_for_figure(report.parity, list(results.get("clean", {})))
+             if report.parity is not None else None)
+    fig = figures.analysis_figure(pairs, report.table, clean, results.get("transfer"),
+                                  title=f"{report.a} vs {report.b}: degradation under attack "
+                                        f"({results.get('config', {}).get('preset', '?')} preset)")
+    return figures.save_figure(fig, path)
+
+
+def write(report: Report, results: dict, results_dir: Path) -> None:
+    """summary.csv, the figure, key_findings.txt, and the analysis sections of the results file."""
+    results_dir = Path(results_dir)
+    if not report.table.empty:
+        write_text_atomically(results_dir / SUMMARY_CSV, report.table.to_csv(index_label="attack"))
+    report.figure = _figure(report, results, results_dir / FIGURE)
+    write_text_atomically(results_dir / FINDINGS, "\n".join(report.findings) + "\n")
+    results["statistics"] = statistics_section(report)
+    results["overall"] = _jsonable(report.overall)
+    results["clean_parity"] = (_jsonable(report.parity.to_dict(orient="index"))
+                               if report.parity is not None else None)
+    results["key_findings"] = report.findings
+    write_text_atomically(results_dir / RESULTS_FILE, json.dumps(results, indent=1))
+
+
+def log(tracker, report: Report, results: dict) -> None:
+    """The guide's final keys, the two final tables, the figure and the run summary."""
+    if report.table.empty:
+        tracker.summary({tracking.KEY_FINDINGS: "\n".join(report.findings)})
+        return
+    a, b, t = report.a, report.b, report.table
+    metrics = {}
+    for attack, row in t.iterrows():
+        keys = tracking.final_keys(attack, (a, b))
+        values = (row[f"{a}_mean"], row[f"{b}_mean"], row["improvement_pct"], row["holm_p"], bool(row["significant"]))
+        metrics.update(zip(keys, values))
+    tracker.log(metrics)
+    cols = ["attack", "n", f"{a}_mean", f"{a}_ci_low", f"{a}_ci_high", f"{b}_mean", f"{b}_ci_low", f"{b}_ci_high",
+            "diff_mean", "improvement_pct", "improvement_note", "wilcoxon_p", "ttest_p", "holm_p", "significance",
+            "cohens_dz", "rank_biserial", f"{a}_success_rate", f"{b}_success_rate", "mcnemar_p"]
+    tracker.log_table(tracking.FINAL_SUMMARY_TABLE, cols, [[attack] + [row[c] for c in cols[1:]]
+                                                            for attack, row in t.iterrows()])
+    grads = _gradient_norms(results, (a, b))
+    gcols = ["attack", f"{a}_mean", f"{b}_mean", "improvement_pct", "holm_p", f"{a}_avg_grad_norm",
+             f"{b}_avg_grad_norm", "grad_norm_ratio"]
+    rows = []
+    for attack, row in t.iterrows():
+        ga, gb = grads.get(attack, {}).get(a, math.nan), grads.get(attack, {}).get(b, math.nan)
+        rows.append([attack, row[f"{a}_mean"], row[f"{b}_mean"], row["improvement_pct"], row["holm_p"], ga, gb,
+                     ga / gb if gb and not math.isnan(gb) else math.nan])
+    tracker.log_table(tracking.FINAL_GRADIENT_TABLE, gcols, rows)
+    if report.figure is not None:
+        tracker.log_image(FIGURE_KEY, report.figure)
+    o = report.overall
+    overall_improvement = o["improvement_pct"] if o["improvement_pct"] is not None else math.nan
+    tracker.summary({
+        tracking.OVERALL_IMPROVEMENT: overall_improvement, tracking.FINAL_OVERALL_IMPROVEMENT: overall_improvement,
+        f"overall_{a}_degradation": o[f"{a}_degradation"], f"overall_{b}_degradation": o[f"{b}_degradation"],
+        tracking.OVERALL_P_VALUE: o["p_value"], tracking.OVERALL_SIGNIFICANT: o["significant"],
+        tracking.KEY_FINDINGS: "\n".join(report.findings)})
+
+
+def _gradient_norms(results: dict, slugs) -> dict[str, dict[str, float]]:
+    """Mean input-embedding gradient norm per attack and model, where the attack computed one (HotFlip)."""
+    out: dict[str, dict[str, float]] = {}
+    for attack, per_model in results["attacks"].items():
+        for slug in slugs:
+            norms = [r["extra"]["avg_grad_norm"] for r in per_model.get(slug, [])
+                     if "avg_grad_norm" in (r.get("extra") or {})]
+            if norms:
+                out.setdefault(attack, {})[slug] = sum(norms) / len(norms)
+    return out
+
+
+def print_report(report: Report) -> None:
+    """The robustness table next to clean quality, then the findings (pandas, fixed-width)."""
+    if report.table.empty:
+        print("\n".join(report.findings))
+        return
+    a, b = report.a, report.b
+    cols = {"n": "n", f"{a}_mean": f"{a} ΔNLL", f"{b}_mean": f"{b} ΔNLL", "diff_mean": "diff",
+            "diff_ci_low": "ci low", "diff_ci_high": "ci high", "improvement_pct": "impr. %",
+            "wilcoxon_p": "wilcoxon p", "ttest_p": "t p", "holm_p": "holm p", "significance": "",
+            "cohens_dz": "d_z", f"{a}_success_rate": f"{a} succ.", f"{b}_success_rate": f"{b} succ.",
+            "mcnemar_p": "mcnemar p"}
+    with pd.option_context("display.width", 200, "display.max_columns", 30, "display.float_format",
+                           "{:.3g}".format):
+        print("\nRobustness (absolute degradation = attacked - clean NLL, nats; paired by sample; "
+              "diff = nonmono - mono)")
+        print(report.table[list(cols)].rename(columns=cols).to_string())
+        if report.parity is not None:
+            print("\nClean quality (test split, paired by example)")
+            print(report.parity.to_string())
+    print("\nKey findings")
+    for line in report.findings:
+        print(f"- {line}")
+
+
+def seed_dirs(out: Path) -> list[Path]:
+    """``out/seed_*`` folders holding results, in seed order ([] for a single-seed experiment)."""
+    dirs = [d for d in Path(out).glob("seed_*") if (d / "results" / RESULTS_FILE).is_file()]
+    return sorted(dirs, key=lambda d: int(d.name.split("_", 1)[1]) if d.name.split("_", 1)[1].isdigit() else 0)
+
+
+def aggregate_seeds(out: Path, reports: list[Report]) -> pd.DataFrame:
+    """seeds_summary.csv and seeds_results.json across the per-seed reports (the seed is the unit)."""
+    tables = [r.table for r in reports if not r.table.empty]
+    if not tables:
+        raise UserError(f"{out}: no seed has a comparison to aggregate")
+    a, b = reports[0].a, reports[0].b
+    table = analysis.seed_table(tables, a, b)
+    results_dir = Path(out) / "results"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomically(results_dir / SEEDS_CSV, table.to_csv(index_label="attack"))
+    write_text_atomically(results_dir / SEEDS_JSON, json.dumps(_jsonable({
+        "seeds": len(reports), "comparison": [a, b], "per_attack": table.to_dict(orient="index"),
+        "per_seed_overall": [r.overall for r in reports]}), indent=1))
+    return table
+
+
+def print_seed_table(table: pd.DataFrame) -> None:
+    with pd.option_context("display.width", 200, "display.max_columns", 30, "display.float_format",
+                           "{:.3g}".format):
+        print(f"\nAcross {int(table['n_seeds'].max())} seeds (unit: independently trained model pair; "
+              "diff = mean paired difference per seed; t-interval over seeds)")
+        print(table.to_string())
+
+
+def build(out: Path, tracker=None, n_boot: int = 2000, quiet: bool = False, n_seeds: int = 1) -> Report:
+    """Analyse ``out/results``, write every output, log to ``tracker`` when given; return the report."""
+    results_dir = Path(out) / "results"
+    results = load_results(results_dir / RESULTS_FILE)
+    report = analyse(results, n_boot=n_boot, n_seeds=n_seeds)
+    write(report, results, results_dir)
+    if tracker is not None:
+        log(tracker, report, results)
+    if not quiet:
+        print_report(report)
+    return report
+
+
+def build_all(out: Path, n_boot: int = 2000) -> list[Report]:
+    """``mono-s2s report``: one experiment, or every ``seed_*`` experiment under ``out`` and their aggregate."""
+    out = Path(out)
+    seeds = seed_dirs(out)
+    if not seeds:
+        return [build(out, n_boot=n_boot)]
+    reports = []
+    for d in seeds:
+        print(f"\n== {d.name}")
+        reports.append(build(d, n_boot=n_boot, n_seeds=len(seeds)))
+    print_seed_table(aggregate_seeds(out, reports))
+    return reports
