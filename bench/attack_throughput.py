@@ -166,8 +166,7 @@ def bench_nes_attack(models, tok, records, args: AttackArgs, size) -> None:
     print(f"  {'variant':10s} {'Objective batch':>15s} {'queries':>8s} {'budget':>7s} {'seconds':>8s} "
           f"{'queries/s':>10s}")
     seconds, _ = _timed(lambda: candidate_vocabulary(tok))
-    print(f"  (each nes_attack call first spends {seconds:.2f} s in candidate_vocabulary; the runner calls it once "
-          f"per sample)")
+    print(f"  (candidate_vocabulary takes {seconds:.2f} s; each Objective computes it once, included below)")
     for variant, model in models.items():
         runs = {}
         for b in (32, 1):
