@@ -11,6 +11,7 @@ resumes without redoing finished samples.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import time
@@ -82,9 +83,11 @@ class RecordStore:
 
 
 def _each_sample(store: RecordStore, attack: str, slug: str, samples: list[Record],
-                 run: Callable[[list[Record], int], list[AttackRecord]]) -> None:
+                 run: Callable[[list[Record], int], list[AttackRecord]], progress: bool = True) -> None:
     """Run ``run([sample], index)`` for the samples not yet in the store, storing each record as it comes."""
-    for i, sample in enumerate(samples):
+    from tqdm.auto import tqdm
+
+    for i, sample in enumerate(tqdm(samples, desc=f"{attack} [{slug}]", disable=not progress, leave=False)):
         if (attack, slug, sample.id) in store.done:
             continue
         for record in run([sample], i):
@@ -167,11 +170,21 @@ def run_attacks(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Pat
     config = {**cfg.to_dict(), "checkpoints": {s: str(out / "checkpoints" / s / "best") for s in slugs},
               "samples": {k: [r.id for r in v] for k, v in samples.items()}}
 
+    each = functools.partial(_each_sample, progress=progress)
     with tracking.Tracker(cfg.tracking, "adversarial", None, config=config, out_dir=out) as tracker:
-        def log_iteration(slug, sample_index, iteration, loss, grad_norm, tokens_changed, last=False):
-            if iteration % 5 == 0 or last:
-                tracker.log(dict(zip(tracking.hotflip_iteration_keys(slug),
-                                     (loss, grad_norm, tokens_changed, iteration))))
+        def log_iteration(slug, iteration, loss, grad_norm, tokens_changed):
+            tracker.log(dict(zip(tracking.hotflip_iteration_keys(slug), (loss, grad_norm, tokens_changed, iteration))))
+
+        def hotflip_one(obj, slug, ss):
+            """HotFlip on one sample, logging every 5th iteration and the last (which may be an early stop)."""
+            recs = hotflip_attack(obj, ss, args, slug, progress=False, on_iteration=lambda m, _j, it, loss, g, tc:
+                                  log_iteration(m, it, loss, g, tc) if it % 5 == 0 else None)
+            for r in recs:
+                n = r.extra["iterations"]
+                if n % 5:
+                    log_iteration(slug, n, r.extra["loss_per_iteration"][-1], r.extra["grad_norms_per_iteration"][-1],
+                                  r.tokens_changed)
+            return recs
 
         def timed(attack: str, fn: Callable[[], None]) -> None:
             start = time.perf_counter()
@@ -179,23 +192,21 @@ def run_attacks(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Pat
             timing[attack] += time.perf_counter() - start
 
         for slug, obj in objectives.items():
-            timed("hotflip", lambda: _each_sample(store, "hotflip", slug, samples["hotflip"], lambda ss, i: hotflip_attack(
-                obj, ss, args, slug, progress=False,
-                on_iteration=lambda m, _j, it, loss, g, tc: log_iteration(m, i, it, loss, g, tc,
-                                                                          last=it == args.hotflip_iters))))
+            timed("hotflip", lambda: each(store, "hotflip", slug, samples["hotflip"],
+                                                  lambda ss, i: hotflip_one(obj, slug, ss)))
             if slug not in triggers:
                 start = time.perf_counter()
                 ids, history = learn_universal_trigger(obj, samples["universal_train"], args, progress=progress)
                 timing["universal"] += time.perf_counter() - start
                 triggers[slug] = {"ids": ids, "text": obj.decode(ids), "history": history}
                 write_text_atomically(triggers_file, json.dumps(triggers, indent=1))
-            timed("universal", lambda: _each_sample(store, "universal", slug, samples["universal"], lambda ss, i:
+            timed("universal", lambda: each(store, "universal", slug, samples["universal"], lambda ss, i:
                   evaluate_trigger(obj, ss, triggers[slug]["ids"], args, slug)))
-            timed("nes", lambda: _each_sample(store, "nes", slug, samples["nes"],
+            timed("nes", lambda: each(store, "nes", slug, samples["nes"],
                                               lambda ss, i: nes_attack(obj, ss, args, slug, progress=False)))
-            timed("injection", lambda: _each_sample(store, "injection", slug, samples["injection"],
+            timed("injection", lambda: each(store, "injection", slug, samples["injection"],
                                                     lambda ss, i: injection_attack(obj, ss, args, slug, progress=False)))
-            timed("ood", lambda: _each_sample(store, "ood", slug, samples["ood"],
+            timed("ood", lambda: each(store, "ood", slug, samples["ood"],
                                               lambda ss, i: ood_attack(obj, ss, args, slug, progress=False)))
 
         # Transfer: triggers found on one model, evaluated on another. A model that resists its own
@@ -206,10 +217,10 @@ def run_attacks(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Pat
                 if target == source:
                     continue
                 tag = f"{source}->{target}"
-                _each_sample(store, f"hotflip_transfer:{tag}", target, samples["hotflip"], lambda ss, i:
+                each(store, f"hotflip_transfer:{tag}", target, samples["hotflip"], lambda ss, i:
                              [_renamed(r, f"hotflip_transfer:{tag}") for r in evaluate_triggers_per_sample(
                                  objectives[target], ss, hot, args, target, "hotflip_transfer")])
-                _each_sample(store, f"universal_transfer:{tag}", target, samples["universal"], lambda ss, i:
+                each(store, f"universal_transfer:{tag}", target, samples["universal"], lambda ss, i:
                              [_renamed(r, f"universal_transfer:{tag}") for r in evaluate_trigger(
                                  objectives[target], ss, triggers[source]["ids"], args, target, "universal_transfer")])
 
