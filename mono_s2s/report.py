@@ -100,7 +100,10 @@ def _figure(report: Report, results: dict, path: Path) -> Path | None:
                                     for recs in per_model.values() for r in recs])
     clean = (analysis.clean_frame_for_figure(report.parity, list(results.get("clean", {})))
              if report.parity is not None else None)
-    fig = figures.analysis_figure(pairs, report.table, clean, results.get("transfer"),
+    # Only the columns the figure reads: it takes every ``<model>_mean`` column for a model.
+    table = report.table[[f"{m}_{k}" for m in (report.a, report.b) for k in ("mean", "ci_low", "ci_high")]
+                         + ["improvement_pct", "holm_p", "significance"]]
+    fig = figures.analysis_figure(pairs, table, clean, results.get("transfer"),
                                   title=f"{report.a} vs {report.b}: degradation under attack "
                                         f"({results.get('config', {}).get('preset', '?')} preset)")
     return figures.save_figure(fig, path)

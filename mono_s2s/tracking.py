@@ -15,6 +15,9 @@ A :class:`Tracker` wraps one wandb run. Modes (``TrackArgs.mode``):
   online when credentials are present (checked without touching the network,
   see :func:`is_logged_in`), else offline.
 
+Under ``wandb agent`` (a sweep), the one process opens three runs but the agent
+hands it ONE run id; see :func:`sweep_role` for how the runs are kept apart.
+
 Only rank 0 of a distributed launch tracks; the other ranks are ``disabled``.
 
 Tracking must never stop an experiment: if wandb cannot start, or fails later,
@@ -32,6 +35,7 @@ Departures from the seed notebook:
 from __future__ import annotations
 
 import configparser
+import contextlib
 import datetime as _dt
 import importlib.util
 import json
@@ -288,6 +292,50 @@ def resolve_mode(mode: str) -> str:
 
 
 # --------------------------------------------------------------------------
+# Sweeps: one agent run id, three runs
+# --------------------------------------------------------------------------
+
+# What ``wandb agent`` puts in the environment of each trial it starts (wandb 0.31:
+# ``wandb_agent.py`` ``run_agent`` and ``Agent._command_run``; ``agents/pyagent.py`` for
+# ``wandb.agent(function=...)``). ``WANDB_PROJECT`` / ``WANDB_ENTITY`` are set too.
+SWEEP_ENV_VARS = ("WANDB_SWEEP_ID", "WANDB_RUN_ID", "WANDB_SWEEP_PARAM_PATH")
+
+
+def sweep_role(kind: str, claimed: str | None) -> str:
+    """``"none"`` (not in a sweep), ``"sweep"`` (this run IS the agent's trial run) or ``"apart"``.
+
+    While ``WANDB_SWEEP_ID`` is set, ``wandb.init`` drops the ``id=`` it is given
+    and uses ``WANDB_RUN_ID``, so our three runs would all write into the agent's
+    one run. Only the first adversarial run of the process (``claimed`` is the
+    agent run id already taken, if any) becomes the trial run: it carries the
+    sweep metric (``overall_robustness_improvement_pct``) and the swept values.
+    The training runs, and any later adversarial run (``--seeds N``), are opened
+    "apart": with the agent's variables hidden, as ordinary runs.
+    """
+    if not os.environ.get("WANDB_SWEEP_ID"):
+        return "none"
+    if kind == "adversarial" and claimed != os.environ.get("WANDB_RUN_ID"):
+        return "sweep"
+    return "apart"
+
+
+@contextlib.contextmanager
+def hidden_sweep_env(hide: bool):
+    """Remove :data:`SWEEP_ENV_VARS` from ``os.environ`` inside the block (when ``hide``), then put them back."""
+    saved = {v: os.environ.pop(v) for v in SWEEP_ENV_VARS if v in os.environ} if hide else {}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+def sweep_group() -> str | None:
+    """``sweep-{SWEEP_ID}-{RUN_ID}``: the group of one trial's three runs (None outside a sweep)."""
+    sweep_id, run_id = os.environ.get("WANDB_SWEEP_ID"), os.environ.get("WANDB_RUN_ID")
+    return f"sweep-{sweep_id}-{run_id}" if sweep_id and run_id else None
+
+
+# --------------------------------------------------------------------------
 # The tracker
 # --------------------------------------------------------------------------
 
@@ -341,11 +389,13 @@ class Tracker:
     """
 
     _active: ClassVar[int] = 0  # trackers with a live run in this process
+    _sweep_claimed: ClassVar[str | None] = None  # the agent run id an adversarial run already took
 
     def __init__(self, args: TrackArgs, kind: str, slug: str | None, config: dict, out_dir: Path,
                  resume_id: str | None = None) -> None:
         self.enabled = False
         self.run_id: str | None = None
+        self.sweep_run_id: str | None = None  # set when this run is a sweep agent's trial run
         self.run_dir: Path | None = None
         self.name = run_name(kind, slug)
         self.tags = run_tags(kind, slug)
@@ -356,28 +406,43 @@ class Tracker:
         if self.mode == "disabled":
             return
         out_dir = Path(out_dir)
+        role = sweep_role(kind, Tracker._sweep_claimed)
+        project, entity, group = args.project, args.entity, args.group
+        if role != "none":
+            # All three runs of a trial go where the agent's sweep lives, grouped together.
+            project = os.environ.get("WANDB_PROJECT") or project
+            entity = os.environ.get("WANDB_ENTITY") or entity
+            group = group or sweep_group()
+        if role == "sweep":
+            project = entity = None  # wandb ignores (and warns about) them for the sweep's run
+            self.sweep_run_id = os.environ.get("WANDB_RUN_ID")
         try:
             import wandb
 
             out_dir.mkdir(parents=True, exist_ok=True)
-            run = wandb.init(
-                project=args.project,
-                entity=args.entity,
-                group=args.group,
-                name=self.name,
-                tags=self.tags,
-                job_type=kind,
-                config=_plain(dict(config)),
-                dir=str(out_dir),
-                mode=self.mode,
-                id=resume_id,
-                resume="allow" if resume_id else None,
-                allow_val_change=True if resume_id else None,
-                reinit="create_new",
-                # quiet: only where the run is saved; the run's own files stay complete
-                # (console capture, requirements, system stats).
-                settings=wandb.Settings(quiet=True),
-            )
+            if role != "none" and Tracker._active == 0 and wandb.run is None:
+                # wandb reads the environment once per session (setup); start a fresh one so that it
+                # sees the variables as they are now (hidden or not), not as an earlier run saw them.
+                wandb.teardown()
+            with hidden_sweep_env(role == "apart"):
+                run = wandb.init(
+                    project=project,
+                    entity=entity,
+                    group=group,
+                    name=self.name,
+                    tags=self.tags,
+                    job_type=kind,
+                    config=_plain(dict(config)),
+                    dir=str(out_dir),
+                    mode=self.mode,
+                    id=resume_id,
+                    resume="allow" if resume_id else None,
+                    allow_val_change=True if resume_id else None,
+                    reinit="create_new",
+                    # quiet: only where the run is saved; the run's own files stay complete
+                    # (console capture, requirements, system stats).
+                    settings=wandb.Settings(quiet=True),
+                )
         except Exception as exc:  # no network, bad key, broken install: carry on untracked
             _warn(f"wandb could not start ({_one_line(exc)}); tracking is off for this run")
             return
@@ -386,6 +451,8 @@ class Tracker:
         self.enabled = True
         Tracker._active += 1
         self.run_id = run.id
+        if role == "sweep":
+            Tracker._sweep_claimed = self.sweep_run_id
         sync_dir = getattr(run.settings, "sync_dir", None)
         self.run_dir = Path(sync_dir) if sync_dir else Path(run.dir).parent
 
@@ -533,7 +600,8 @@ def read_run(run_dir: Path) -> dict:
     ``wandb`` folder (its latest run). Returns ``history_keys`` (every key of every
     history row, media folded to their logged key), ``summary`` and ``config`` (all
     updates merged, wandb's internal ``_wandb`` entry dropped), ``tags``, ``name``,
-    ``project``, ``run_id``, ``artifacts`` (name, type, files, metadata),
+    ``project``, ``run_id``, ``job_type``, ``group``, ``sweep_id`` (set only on a sweep's
+    trial run), ``artifacts`` (name, type, files, metadata),
     ``exit_code`` and the raw ``records``.
     """
     proc = subprocess.run([_wandb_executable(), "leet", "inspect", "--json", str(run_dir)],
@@ -543,7 +611,8 @@ def read_run(run_dir: Path) -> dict:
         raise RuntimeError(f"wandb leet inspect failed for {run_dir}: {detail}")
     records = [json.loads(line) for line in proc.stdout.splitlines() if line.strip().startswith("{")]
     out: dict[str, Any] = {"history_keys": set(), "summary": {}, "config": {}, "tags": [], "name": None,
-                           "project": None, "run_id": None, "artifacts": [], "exit_code": None,
+                           "project": None, "run_id": None, "job_type": None, "group": None, "sweep_id": None,
+                           "artifacts": [], "exit_code": None,
                            "records": records}
     for rec in records:
         kind = rec.get("type")
@@ -553,6 +622,9 @@ def read_run(run_dir: Path) -> dict:
             out["tags"] = list(body.get("tags") or [])
             out["project"] = body.get("project")
             out["run_id"] = body.get("run_id")
+            out["job_type"] = body.get("job_type")
+            out["group"] = body.get("run_group")
+            out["sweep_id"] = body.get("sweep_id")
             out["config"].update((body.get("config") or {}).get("update") or {})
         elif kind == "config":
             out["config"].update(body.get("update") or {})
@@ -587,7 +659,8 @@ __all__ = [
     "FINAL_OVERALL_IMPROVEMENT", "OVERALL_KEYS", "SEED_SLUGS", "TRAINING_TAGS", "ADVERSARIAL_TAGS",
     "BASE_TRAINING_TAGS", "hotflip_iteration_keys", "hotflip_model_keys", "hotflip_sample_keys",
     "hotflip_summary_key", "final_keys", "overall_keys", "training_tags", "run_tags", "detect_env",
-    "run_name", "is_logged_in", "resolve_mode", "Tracker", "read_run",
+    "run_name", "is_logged_in", "resolve_mode", "Tracker", "read_run", "SWEEP_ENV_VARS", "sweep_role",
+    "hidden_sweep_env", "sweep_group",
 ]
 
 

@@ -156,3 +156,21 @@ def test_seeds_are_aggregated_with_the_seed_as_unit(tmp_path, capsys):
         assert table[attack]["ttest_p"] == pytest.approx(sps.ttest_1samp(per_seed, 0.0).pvalue)
     assert "Across 3 seeds" in capsys.readouterr().out
     assert (tmp_path / "results" / report.SEEDS_CSV).is_file()
+
+
+def test_figure_gets_only_the_two_models_columns(tmp_path, monkeypatch):
+    # The figure draws a bar group for every ``<model>_mean`` column; diff_mean / rel_*_mean are not models.
+    from mono_s2s import figures
+
+    seen = {}
+    real = figures.analysis_figure
+
+    def spy(pairs, table, *args, **kwargs):
+        seen["columns"] = list(table.columns)
+        return real(pairs, table, *args, **kwargs)
+
+    monkeypatch.setattr(figures, "analysis_figure", spy)
+    _write(tmp_path, _results())
+    report.build(tmp_path, n_boot=50, quiet=True)
+    means = [c for c in seen["columns"] if c.endswith("_mean")]
+    assert means == ["nonmono_mean", "mono_mean"]
