@@ -35,7 +35,8 @@ if %errorlevel%==0 ("%PY%" -m pip install -q torch & exit /b %errorlevel%)
 exit /b %errorlevel%
 
 :finish
-"%PY%" -m ipykernel install --user --name %ENV_NAME% --display-name "Python (mono-s2s)" >nul 2>nul
-"%PY%" -c "import torch, transformers, mono_s2s; print('setup: ok - mono_s2s', mono_s2s.__version__, 'torch', torch.__version__, 'cuda' if torch.cuda.is_available() else 'cpu')" || exit /b 1
+"%PY%" -m ipykernel install --user --name %ENV_NAME% --display-name "Python (mono-s2s)" >nul 2>nul || echo setup: warning: could not register the Jupyter kernel (the CLI works without it)
+"%PY%" -c "import torch, transformers, mono_s2s, papermill, nbformat; print('setup: ok - mono_s2s', mono_s2s.__version__, 'torch', torch.__version__, 'cuda' if torch.cuda.is_available() else 'cpu')" || exit /b 1
+"%PY%" -c "from jupyter_client.kernelspec import KernelSpecManager as K; print('setup: Jupyter kernel %ENV_NAME% runs', K().get_kernel_spec('%ENV_NAME%').argv[0])" 2>nul || echo setup: warning: no Jupyter kernel %ENV_NAME%
 > .envpython echo %PY%
 endlocal

@@ -76,11 +76,23 @@ fi
 "$PY" -m ipykernel install --user --name "$ENV_NAME" --display-name "Python (mono-s2s)" >/dev/null 2>&1 \
   || log "warning: could not register the Jupyter kernel (the CLI works without it)"
 
-"$PY" - <<'PYCHECK'
-import torch, transformers, mono_s2s
+MONO_S2S_KERNEL="$ENV_NAME" "$PY" - <<'PYCHECK'
+import os, sys
+import torch, transformers, mono_s2s, papermill, nbformat  # the notebook needs the last two
+from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 device = "cuda" if torch.cuda.is_available() else "cpu"
 print(f"setup: ok - mono_s2s {mono_s2s.__version__}, torch {torch.__version__} ({device}), "
       f"transformers {transformers.__version__}")
+name = os.environ["MONO_S2S_KERNEL"]
+try:
+    python = KernelSpecManager().get_kernel_spec(name).argv[0]
+except NoSuchKernel:
+    print(f"setup: warning: no Jupyter kernel '{name}' (the CLI works without it)", file=sys.stderr)
+else:
+    if os.path.realpath(python) == os.path.realpath(sys.executable):
+        print(f"setup: ok - Jupyter kernel '{name}' (\"Python (mono-s2s)\") runs this environment")
+    else:
+        print(f"setup: warning: Jupyter kernel '{name}' runs {python}, not {sys.executable}", file=sys.stderr)
 PYCHECK
 
 printf '%s\n' "$PY" > .envpython
