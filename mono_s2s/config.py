@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -277,6 +278,15 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     if tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        if isinstance(value, str):
+            # YAML 1.1 reads "1e-3" (no dot) as a string; a user writing --set train.lr=1e-3 means a number.
+            try:
+                number = float(value)
+            except ValueError:
+                pass
+            else:
+                if math.isfinite(number):
+                    return number
         raise UserError(f"invalid config value for '{key}': expected a number, got {value!r}")
     if tp is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
@@ -384,3 +394,24 @@ def save_yaml(config: ExperimentConfig, path: str | Path) -> None:
 
 # Short names used in checkpoint folders and wandb run names (the seed's "nonmono"/"mono").
 VARIANT_SLUGS = {"baseline": "nonmono", "monotonic": "mono", "softplus_gate": "softplus_gate"}
+
+
+def first_difference(old: dict[str, Any], new: dict[str, Any], ignore: frozenset[str] = frozenset(),
+                     prefix: str = "") -> tuple[str, Any, Any] | None:
+    """The first ``(dotted key, old value, new value)`` where two nested config dicts differ, or None.
+
+    Used before reusing anything an earlier run left in an output folder: a finished
+    model or attack record is only reused when it was made with the same settings.
+    """
+    for key in sorted(set(old) | set(new)):
+        name = f"{prefix}{key}"
+        if name in ignore:
+            continue
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            found = first_difference(a, b, ignore, name + ".")
+            if found:
+                return found
+        elif (list(a) if isinstance(a, tuple) else a) != (list(b) if isinstance(b, tuple) else b):
+            return name, a, b
+    return None

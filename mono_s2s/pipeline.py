@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mono_s2s.config import VARIANT_SLUGS, ExperimentConfig
+from mono_s2s.config import VARIANT_SLUGS, ExperimentConfig, first_difference
 from mono_s2s.data import load_corpus
 from mono_s2s.data.records import SPLITS, Record
+from mono_s2s.errors import UserError
 
 
 @dataclass
@@ -81,6 +82,29 @@ def quiet_libraries() -> None:
     logging.getLogger("accelerate").setLevel(logging.ERROR)
 
 
+# Settings that only change speed, never the trained model or its scores.
+_SPEED_ONLY = frozenset({"model.variants", "train.eval_batch_size", "train.save_every_steps"})
+
+
+def _same_training_settings(cfg: ExperimentConfig, variant: str, latest: Path) -> None:
+    """Refuse to resume or reuse a model that an earlier run trained with other settings."""
+    import yaml
+
+    from mono_s2s.checkpoint import CONFIG_FILE
+
+    saved = latest / CONFIG_FILE
+    if not saved.is_file():
+        return
+    old = yaml.safe_load(saved.read_text(encoding="utf-8")) or {}
+    new = cfg.to_dict()
+    diff = first_difference({k: old.get(k) or {} for k in ("model", "data", "train")},
+                            {k: new[k] for k in ("model", "data", "train")}, _SPEED_ONLY)
+    if diff:
+        key, was, now = diff
+        raise UserError(f"{latest.parent}: the {variant} model there was trained with {key}={was!r}, not {now!r}; "
+                        "use another --out (results from different settings are never mixed)")
+
+
 def train_variant(cfg: ExperimentConfig, variant: str, prepared: Prepared, out: Path, seed: int | None = None,
                   progress: bool = True) -> dict:
     """Train one variant in its own wandb run, then score its best checkpoint on the test split.
@@ -98,6 +122,7 @@ def train_variant(cfg: ExperimentConfig, variant: str, prepared: Prepared, out: 
     slug = VARIANT_SLUGS[variant]
     results_file = out / "results" / f"training_{slug}.json"
     seed = cfg.train.seed if seed is None else seed
+    _same_training_settings(cfg, variant, out / "checkpoints" / slug / "latest")
     state = read_state(out / "checkpoints" / slug / "latest")
     if state and state.get("finished") and results_file.is_file():
         done = json.loads(results_file.read_text())

@@ -219,16 +219,26 @@ _ENV_MODES = {"online": "online", "run": "online", "offline": "offline", "dryrun
               "disabled": "disabled"}
 
 
-def _global_settings() -> dict[str, str]:
-    """The ``[default]`` section of wandb's global settings file (``wandb login/offline`` write it)."""
-    config_dir = os.environ.get("WANDB_CONFIG_DIR")
-    path = Path(config_dir).expanduser() if config_dir else Path("~/.config/wandb").expanduser()
+def _settings_file(path: Path) -> dict[str, str]:
     parser = configparser.ConfigParser()
     try:
-        parser.read(path / "settings", encoding="utf-8")
+        parser.read(path, encoding="utf-8")
     except (configparser.Error, OSError, UnicodeDecodeError):
         return {}
     return dict(parser["default"]) if parser.has_section("default") else {}
+
+
+def _global_settings() -> dict[str, str]:
+    """The ``[default]`` section of wandb's global settings file (``wandb login`` writes it)."""
+    config_dir = os.environ.get("WANDB_CONFIG_DIR")
+    path = Path(config_dir).expanduser() if config_dir else Path("~/.config/wandb").expanduser()
+    return _settings_file(path / "settings")
+
+
+def _chosen_mode_settings() -> list[str]:
+    """Modes set with ``wandb offline`` / ``wandb online``: the working folder's ``wandb/settings`` (where
+    those commands write), then the global file."""
+    return [_settings_file(Path.cwd() / "wandb" / "settings").get("mode", ""), _global_settings().get("mode", "")]
 
 
 def _netrc_path() -> Path:
@@ -285,7 +295,7 @@ def resolve_mode(mode: str) -> str:
     if os.environ.get("WANDB_DISABLED", "").lower() in ("1", "true", "yes"):
         return "disabled"
     # An explicit choice the user made for wandb itself wins over our guess.
-    for chosen in (os.environ.get("WANDB_MODE", ""), _global_settings().get("mode", "")):
+    for chosen in (os.environ.get("WANDB_MODE", ""), *_chosen_mode_settings()):
         if chosen.strip().lower() in _ENV_MODES:
             return _ENV_MODES[chosen.strip().lower()]
     return "online" if is_logged_in() else "offline"

@@ -49,6 +49,7 @@ def test_yaml_round_trip(tmp_path):
     (["model.d_modle=64"], "model.d_modle"),
     (["modle.d_model=64"], "modle"),
     (["train.lr=fast"], "train.lr"),
+    (["train.lr=nan"], "train.lr"),
     (["train.epochs=2.5"], "train.epochs"),
     (["model.d_model=30"], "model.d_model"),
     (["model.variants=baseline,monotone"], "model.variants"),
@@ -81,3 +82,8 @@ def test_bad_yaml_files_name_the_file(tmp_path):
 def test_unknown_preset():
     with pytest.raises(UserError, match="unknown preset 'huge'"):
         build_config("huge")
+
+
+def test_exponent_without_a_dot_is_a_number():
+    # YAML 1.1 would read 1e-3 as text; on the command line it is obviously a learning rate.
+    assert build_config("tiny", overrides=["train.lr=1e-3", "model.dropout=5E-2"]).train.lr == 1e-3

@@ -102,6 +102,13 @@ def test_auto_mode_detects_login_from_local_files_only(tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "disabled")
     assert tr.resolve_mode("auto") == "disabled"
     assert tr.resolve_mode("online") == "online"
+    # `wandb offline` in the working folder writes wandb/settings there; it wins over a login
+    monkeypatch.delenv("WANDB_MODE")
+    monkeypatch.chdir(tmp_path)
+    assert tr.resolve_mode("auto") == "online"
+    (tmp_path / "wandb").mkdir()
+    (tmp_path / "wandb" / "settings").write_text("[default]\nmode = offline\n")
+    assert tr.resolve_mode("auto") == "offline"
 
 
 # -- real offline runs, read back ------------------------------------------

@@ -96,6 +96,28 @@ def _each_sample(store: RecordStore, attack: str, slug: str, samples: list[Recor
 
 
 
+SETTINGS_FILE = "attack_settings.json"
+# The samples of an attack are a prefix of one seeded shuffle, so raising a count keeps every finished
+# record valid (and lowering it is harmless); every other attack setting changes what a record means.
+_COUNTS = frozenset({"hotflip_samples", "universal_eval_samples", "nes_samples", "injection_samples", "ood_samples"})
+
+
+def _same_attack_settings(cfg: ExperimentConfig, results_dir: Path) -> None:
+    """Refuse to resume from records made with other attack settings; remember the settings otherwise."""
+    from mono_s2s.checkpoint import write_text_atomically
+    from mono_s2s.config import first_difference
+
+    path = results_dir / SETTINGS_FILE
+    now = cfg.to_dict()["attacks"]
+    if path.is_file() and (results_dir / RECORDS_FILE).is_file():
+        diff = first_difference(json.loads(path.read_text(encoding="utf-8")), now, _COUNTS)
+        if diff:
+            key, was, new = diff
+            raise UserError(f"{results_dir / RECORDS_FILE}: these attack records were made with attacks.{key}={was!r}, "
+                            f"not {new!r}; use another --out (or move the records away) to attack again")
+    write_text_atomically(path, json.dumps(now, indent=1))
+
+
 def _load_models(cfg: ExperimentConfig, out: Path) -> dict[str, tuple]:
     from mono_s2s.checkpoint import load_checkpoint
 
@@ -163,6 +185,7 @@ def run_attacks(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Pat
     slugs = list(models)
     objectives = {slug: Objective(m, tok, d.max_source_tokens, d.max_summary_tokens, d.source_prefix)
                   for slug, (m, tok) in models.items()}
+    _same_attack_settings(cfg, results_dir)
     store = RecordStore(results_dir / RECORDS_FILE)
     triggers_file = results_dir / TRIGGERS_FILE
     triggers = json.loads(triggers_file.read_text()) if triggers_file.is_file() else {}
