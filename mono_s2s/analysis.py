@@ -100,9 +100,8 @@ def attack_table(frame: pd.DataFrame, a: str = BASELINE, b: str = "mono", n_boot
         _, sa, sb = _paired(frame, attack, a, b, "success")
         m = stats.mcnemar([bool(x) for x in sa], [bool(x) for x in sb])
         row.update({f"{a}_success_rate": m["a_rate"], f"{b}_success_rate": m["b_rate"], "mcnemar_p": m["p_value"]})
-        for side, slug in ((0, a), (1, b)):
-            clean = _paired(frame, attack, a, b, "original_nll")[1 + side]
-            row[f"{slug}_clean_nll"] = float(sum(clean) / len(clean))
+        _, ca, cb = _paired(frame, attack, a, b, "original_nll")
+        row[f"{a}_clean_nll"], row[f"{b}_clean_nll"] = float(sum(ca) / len(ca)), float(sum(cb) / len(cb))
         rows[attack] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
     if not len(table):

@@ -71,7 +71,8 @@ def _describe(cfg, prepared) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from mono_s2s.pipeline import prepare, quiet_libraries, say
+    from mono_s2s.pipeline import prepare, quiet_libraries, run_experiment, run_seeds, say
+    from mono_s2s.report import print_seed_table
 
     quiet_libraries()
     cfg = _config(args)
@@ -81,48 +82,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     prepared = prepare(cfg, out)
     _describe(cfg, prepared)
     if cfg.seeds == 1:
-        _experiment(cfg, prepared, out)
-        return 0
-    _seeds(cfg, prepared, out)
+        _show(*run_experiment(cfg, prepared, out))
+    else:
+        _, table = run_seeds(cfg, prepared, out)
+        print_seed_table(table)
     return 0
 
 
-def _experiment(cfg, prepared, out: Path):
+def _show(results: dict, rep) -> None:
+    """The attack phase's tables (per attack, transfer, triggers), then the analysis."""
     from mono_s2s.attacks.runner import print_results
-    from mono_s2s.pipeline import run_experiment
     from mono_s2s.report import print_report
 
-    results, rep = run_experiment(cfg, prepared, out)
     print_results(results)
     print_report(rep)
-    return rep
-
-
-def _seeds(cfg, prepared, out: Path) -> None:
-    from mono_s2s.pipeline import run_seeds
-    from mono_s2s.report import print_seed_table
-
-    _, table = run_seeds(cfg, prepared, out)
-    print_seed_table(table)
-
-
-def _attack(cfg, prepared, out: Path):
-    from mono_s2s.attacks.runner import print_results, run_attacks
-    from mono_s2s.report import print_report
-
-    results, rep = run_attacks(cfg, prepared.corpus, out)
-    print_results(results)
-    print_report(rep)
-    return rep
 
 
 def cmd_attack(args: argparse.Namespace) -> int:
+    from mono_s2s.attacks.runner import run_attacks
     from mono_s2s.pipeline import prepare, quiet_libraries
 
     quiet_libraries()
     cfg = _config(args)
     out = Path(args.out)
-    _attack(cfg, prepare(cfg, out), out)
+    _show(*run_attacks(cfg, prepare(cfg, out).corpus, out))
     return 0
 
 

@@ -40,6 +40,7 @@ class Report:
 
     a: str
     b: str | None
+    pairs: pd.DataFrame  # analysis.records_frame: one row per (attack, model, sample)
     table: pd.DataFrame  # analysis.attack_table for the headline pair
     overall: dict[str, Any]
     parity: pd.DataFrame | None
@@ -62,7 +63,7 @@ def analyse(results: dict, n_boot: int = 2000, seed: int = 0, n_seeds: int = 1) 
     slugs = list(results["models"])
     a, b = _pair(slugs)
     if b is None:
-        return Report(a, None, pd.DataFrame(), {}, None,
+        return Report(a, None, frame, pd.DataFrame(), {}, None,
                       [f"only one model ({a}) was attacked: there is nothing to compare it with"])
     table = analysis.attack_table(frame, a, b, n_boot=n_boot, seed=seed)
     overall = analysis.overall(frame, a, b, n_boot=n_boot, seed=seed)
@@ -70,7 +71,7 @@ def analyse(results: dict, n_boot: int = 2000, seed: int = 0, n_seeds: int = 1) 
     parity = analysis.clean_parity(clean, a, b, n_boot=n_boot, seed=seed) if clean else None
     findings = analysis.key_findings(table, overall, parity, results.get("transfer"), a, b, n_seeds=n_seeds)
     others = {s: analysis.attack_table(frame, a, s, n_boot=n_boot, seed=seed) for s in slugs if s not in (a, b)}
-    return Report(a, b, table, overall, parity, findings, others)
+    return Report(a, b, frame, table, overall, parity, findings, others)
 
 
 def _jsonable(value: Any) -> Any:
@@ -96,14 +97,12 @@ def _figure(report: Report, results: dict, path: Path) -> Path | None:
 
     if report.b != "mono" or report.table.empty:
         return None  # the figure's panels are drawn for the seed's pair (nonmono vs mono)
-    pairs = analysis.records_frame([r for per_model in results["attacks"].values()
-                                    for recs in per_model.values() for r in recs])
     clean = (analysis.clean_frame_for_figure(report.parity, list(results.get("clean", {})))
              if report.parity is not None else None)
     # Only the columns the figure reads: it takes every ``<model>_mean`` column for a model.
     table = report.table[[f"{m}_{k}" for m in (report.a, report.b) for k in ("mean", "ci_low", "ci_high")]
                          + ["improvement_pct", "holm_p", "significance"]]
-    fig = figures.analysis_figure(pairs, table, clean, results.get("transfer"),
+    fig = figures.analysis_figure(report.pairs, table, clean, results.get("transfer"),
                                   title=f"{report.a} vs {report.b}: degradation under attack "
                                         f"({results.get('config', {}).get('preset', '?')} preset)")
     return figures.save_figure(fig, path)

@@ -57,7 +57,6 @@ def record_for_file(record) -> dict[str, Any]:
     """An ``AttackRecord`` as stored in the results file (with the relative ``degradation`` named as such)."""
     d = record.to_dict()
     d["degradation"] = d["rel_degradation"]
-    d.get("extra", {}).pop("source", None)  # the runner's scratch copy of the source; the sample id names it
     return d
 
 

@@ -64,9 +64,7 @@ class RecordStore:
                 except (ValueError, TypeError):
                     # A line cut by a kill mid-write: everything before it is intact. Drop the
                     # rest, so that new records are not appended after a broken line.
-                    from mono_s2s.checkpoint import write_text_atomically
-
-                    write_text_atomically(path, "".join(json.dumps(r.to_dict()) + "\n" for r in self.records))
+                    self.rewrite()
                     break
         self.done = {(r.attack, r.model, r.sample_id) for r in self.records}
 
@@ -77,6 +75,12 @@ class RecordStore:
             fh.flush()
         self.records.append(record)
         self.done.add((record.attack, record.model, record.sample_id))
+
+    def rewrite(self) -> None:
+        """Replace the file with the records in memory, atomically (the records are the experiment)."""
+        from mono_s2s.checkpoint import write_text_atomically
+
+        write_text_atomically(self.path, "".join(json.dumps(r.to_dict()) + "\n" for r in self.records))
 
     def get(self, attack: str, model: str) -> dict[str, AttackRecord]:
         return {r.sample_id: r for r in self.records if r.attack == attack and r.model == model}
@@ -91,9 +95,7 @@ def _each_sample(store: RecordStore, attack: str, slug: str, samples: list[Recor
         if (attack, slug, sample.id) in store.done:
             continue
         for record in run([sample], i):
-            record.extra["source"] = sample.source  # for the before/after summaries
             store.add(record)
-
 
 
 SETTINGS_FILE = "attack_settings.json"
@@ -133,9 +135,13 @@ def _load_models(cfg: ExperimentConfig, out: Path) -> dict[str, tuple]:
     return models
 
 
-def _fill_rouge(store: RecordStore, models: dict[str, tuple], summaries: dict[str, str], cfg: ExperimentConfig,
+def _fill_rouge(store: RecordStore, models: dict[str, tuple], samples: dict[str, Record], cfg: ExperimentConfig,
                 progress: bool) -> None:
-    """ROUGE-L of the generated summary before and after each attack (and injection obedience)."""
+    """ROUGE-L of the generated summary before and after each attack (and injection obedience).
+
+    ``samples`` maps the attacked samples' ids to them: a record's clean source and
+    reference are looked up by its ``sample_id``.
+    """
     from mono_s2s.attacks.injection import injection_obeyed
     from mono_s2s.evaluate import rouge_scores
     from mono_s2s.generate import summarize
@@ -145,23 +151,20 @@ def _fill_rouge(store: RecordStore, models: dict[str, tuple], summaries: dict[st
         todo = [r for r in store.records if r.model == slug and r.attacked_rougeL is None]
         if not todo:
             continue
-        texts = sorted({r.perturbed_text for r in todo} | {src for src in summaries})
+        texts = sorted({r.perturbed_text for r in todo} | {samples[r.sample_id].source for r in todo})
         gen = summarize(model, tok, [d.source_prefix + x for x in texts], max_source_tokens=d.max_source_tokens,
                         max_new_tokens=d.max_summary_tokens, num_beams=t.num_beams,
                         no_repeat_ngram_size=t.no_repeat_ngram_size, length_penalty=t.length_penalty,
                         progress=progress, desc=f"summaries {slug}")
         out = dict(zip(texts, gen))
         for r in todo:
-            sample_src = r.extra["source"]
-            reference = summaries[sample_src]
-            before, after = rouge_scores([out[sample_src], out[r.perturbed_text]], [reference, reference])["rougeL"]
+            sample = samples[r.sample_id]
+            before, after = rouge_scores([out[sample.source], out[r.perturbed_text]],
+                                         [sample.summary, sample.summary])["rougeL"]
             r.original_rougeL, r.attacked_rougeL = before, after
             if r.attack == "injection":
                 r.extra["obeyed"] = injection_obeyed(out[r.perturbed_text], r.extra["target"])
-    # Rewrite the store with the scores (atomically: the records are the experiment).
-    from mono_s2s.checkpoint import write_text_atomically
-
-    write_text_atomically(store.path, "".join(json.dumps(r.to_dict()) + "\n" for r in store.records))
+    store.rewrite()
 
 
 def run_attacks(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Path, progress: bool = True):
@@ -216,7 +219,7 @@ def run_attacks(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Pat
 
         for slug, obj in objectives.items():
             timed("hotflip", lambda: each(store, "hotflip", slug, samples["hotflip"],
-                                                  lambda ss, i: hotflip_one(obj, slug, ss)))
+                                          lambda ss, i: hotflip_one(obj, slug, ss)))
             if slug not in triggers:
                 start = time.perf_counter()
                 ids, history = learn_universal_trigger(obj, samples["universal_train"], args, progress=progress)
@@ -226,11 +229,11 @@ def run_attacks(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Pat
             timed("universal", lambda: each(store, "universal", slug, samples["universal"], lambda ss, i:
                   evaluate_trigger(obj, ss, triggers[slug]["ids"], args, slug)))
             timed("nes", lambda: each(store, "nes", slug, samples["nes"],
-                                              lambda ss, i: nes_attack(obj, ss, args, slug, progress=False)))
+                                      lambda ss, i: nes_attack(obj, ss, args, slug, progress=False)))
             timed("injection", lambda: each(store, "injection", slug, samples["injection"],
-                                                    lambda ss, i: injection_attack(obj, ss, args, slug, progress=False)))
+                                            lambda ss, i: injection_attack(obj, ss, args, slug, progress=False)))
             timed("ood", lambda: each(store, "ood", slug, samples["ood"],
-                                              lambda ss, i: ood_attack(obj, ss, args, slug, progress=False)))
+                                      lambda ss, i: ood_attack(obj, ss, args, slug, progress=False)))
 
         # Transfer: triggers found on one model, evaluated on another. A model that resists its own
         # gradients but not transferred triggers shows gradient masking, not robustness.
@@ -239,16 +242,13 @@ def run_attacks(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Pat
             for target in slugs:
                 if target == source:
                     continue
-                tag = f"{source}->{target}"
-                each(store, f"hotflip_transfer:{tag}", target, samples["hotflip"], lambda ss, i:
-                             [_renamed(r, f"hotflip_transfer:{tag}") for r in evaluate_triggers_per_sample(
-                                 objectives[target], ss, hot, args, target, "hotflip_transfer")])
-                each(store, f"universal_transfer:{tag}", target, samples["universal"], lambda ss, i:
-                             [_renamed(r, f"universal_transfer:{tag}") for r in evaluate_trigger(
-                                 objectives[target], ss, triggers[source]["ids"], args, target, "universal_transfer")])
+                hot_name, uni_name = f"hotflip_transfer:{source}->{target}", f"universal_transfer:{source}->{target}"
+                each(store, hot_name, target, samples["hotflip"], lambda ss, i: evaluate_triggers_per_sample(
+                    objectives[target], ss, hot, args, target, hot_name))
+                each(store, uni_name, target, samples["universal"], lambda ss, i: evaluate_trigger(
+                    objectives[target], ss, triggers[source]["ids"], args, target, uni_name))
 
-        all_samples = {r.source: r.summary for v in samples.values() for r in v}
-        _fill_rouge(store, models, all_samples, cfg, progress)
+        _fill_rouge(store, models, {r.id: r for v in samples.values() for r in v}, cfg, progress)
         results = _summarise(store, slugs, triggers, timing, samples)
         _log_adversarial(tracker, store, slugs, results)
         results.update(config=config, clean=_clean_scores(out, slugs))
@@ -258,11 +258,6 @@ def run_attacks(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Pat
 
         report = build(out, tracker=tracker, quiet=True, n_seeds=cfg.seeds)
     return results, report
-
-
-def _renamed(record: AttackRecord, attack: str) -> AttackRecord:
-    record.attack = attack
-    return record
 
 
 def _clean_scores(out: Path, slugs: list[str]) -> dict[str, dict[str, list]]:
