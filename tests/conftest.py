@@ -45,6 +45,22 @@ def wandb_sandbox(tmp_path_factory, monkeypatch):
     yield
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """For modules of tiny-model tests (``pytestmark = pytest.mark.usefixtures("one_torch_thread")``).
+
+    Tiny tensors gain nothing from intra-op threads, and when the two CPU cores are
+    shared with another process OpenMP's thread hand-offs make every small op up to
+    ~100x slower (test_evaluate.py: 6 s with one thread, 70 s with two on a busy machine).
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def tiny_model_cfg() -> ModelConfig:
     return ModelConfig(d_model=32, d_ff=64, n_heads=4, n_encoder_layers=2, n_decoder_layers=2, vocab_size=100)

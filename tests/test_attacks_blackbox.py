@@ -21,14 +21,7 @@ from mono_s2s.tokenizer import train_tokenizer
 
 ARGS = AttackArgs(seed=7, nes_population=6, nes_generations=3, nes_trigger_len=3, ood_substitution_rate=0.3)
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models: thread hand-offs cost far more than the maths, especially on a busy machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

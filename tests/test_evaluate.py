@@ -22,6 +22,8 @@ from mono_s2s.models import build_model
 from mono_s2s.stats import bootstrap_ci, mean_ci
 from mono_s2s.tokenizer import train_tokenizer
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 # --- bootstrap ---------------------------------------------------------------------------------------------------
 
 
@@ -125,17 +127,6 @@ def test_rouge_length_mismatch_is_an_error():
 
 
 # --- generation --------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # The tiny model's tensors gain nothing from intra-op threads, and when the two CPU
-    # cores are shared with another process OpenMP's thread hand-offs make every small op
-    # up to ~100x slower (this file: 6 s with one thread, 70 s with two on a busy machine).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
