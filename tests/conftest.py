@@ -69,3 +69,31 @@ def tiny_model_cfg() -> ModelConfig:
 @pytest.fixture
 def fake_tokenizer() -> FakeTokenizer:
     return FakeTokenizer()
+
+
+@pytest.fixture(scope="session")
+def redrawn_tiny_t5():
+    """Factory (usable from module-scoped fixtures): ``redrawn_tiny_t5(tokenizer, vocab_size, std)``."""
+    return _redrawn_tiny_t5
+
+
+def _redrawn_tiny_t5(tokenizer, vocab_size: int, std: float, matrices_only: bool = True):
+    """A tiny baseline T5 in eval mode with its weights redrawn from N(0, std).
+
+    HF's small init leaves an untrained model flat: it writes the same few tokens whatever
+    the source and the NLL hardly moves, so order checks or attack-vs-random checks could
+    not fail. ``matrices_only`` keeps biases and layer-norm scales as built.
+    """
+    import torch
+
+    from mono_s2s.models import build_model
+
+    cfg = ModelConfig(d_model=32, d_ff=64, n_heads=4, n_encoder_layers=2, n_decoder_layers=2,
+                      vocab_size=vocab_size, dropout=0.0)
+    model = build_model(cfg, "baseline", tokenizer, seed=0)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() > 1 or not matrices_only:
+                p.normal_(0.0, std)
+    return model.eval()

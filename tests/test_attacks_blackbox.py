@@ -8,15 +8,13 @@ import re
 from importlib import resources
 
 import pytest
-import torch
 
 from mono_s2s.attacks.common import Objective, candidate_vocabulary, is_success, sample_rng
 from mono_s2s.attacks.injection import TARGETS, TEMPLATES, injection_attack, injection_obeyed
 from mono_s2s.attacks.nes import nes_attack, query_budget
 from mono_s2s.attacks.ood import load_lexicon, match_case, ood_attack, substitutable_spans, substitute
-from mono_s2s.config import AttackArgs, ModelConfig
+from mono_s2s.config import AttackArgs
 from mono_s2s.data.synthetic import generate_corpus
-from mono_s2s.models import build_model
 from mono_s2s.tokenizer import train_tokenizer
 
 ARGS = AttackArgs(seed=7, nes_population=6, nes_generations=3, nes_trigger_len=3, ood_substitution_rate=0.3)
@@ -35,16 +33,9 @@ def tok(corpus):
 
 
 @pytest.fixture(scope="module")
-def model(tok):
-    m = build_model(ModelConfig(d_model=32, d_ff=64, n_heads=4, n_encoder_layers=2, n_decoder_layers=2,
-                                vocab_size=300), "baseline", tok, seed=0)
+def model(tok, redrawn_tiny_t5):
     # A wider init than T5's makes the random model less flat, so attacks move the NLL visibly.
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for p in m.parameters():
-            if p.dim() > 1:
-                p.normal_(0.0, 0.3)
-    return m.eval()
+    return redrawn_tiny_t5(tok, 300, std=0.3)
 
 
 @pytest.fixture

@@ -11,14 +11,12 @@ import math
 
 import numpy as np
 import pytest
-import torch
 from scipy import stats as scipy_stats
 
-from mono_s2s.config import DataArgs, ModelConfig, TrainArgs
+from mono_s2s.config import DataArgs, TrainArgs
 from mono_s2s.data.synthetic import generate_corpus
 from mono_s2s.evaluate import ROUGE_TYPES, clean_quality, rouge_scores, split_sentences
 from mono_s2s.generate import summarize
-from mono_s2s.models import build_model
 from mono_s2s.stats import bootstrap_ci, mean_ci
 from mono_s2s.tokenizer import train_tokenizer
 
@@ -140,15 +138,8 @@ def tokenizer(corpus):
 
 
 @pytest.fixture(scope="module")
-def model(tokenizer):
-    cfg = ModelConfig(d_model=32, d_ff=64, n_heads=4, n_encoder_layers=2, n_decoder_layers=2, vocab_size=400,
-                      dropout=0.0)
-    model = build_model(cfg, "baseline", tokenizer, seed=0)
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0.0, 1.0)
-    return model.eval()
+def model(tokenizer, redrawn_tiny_t5):
+    return redrawn_tiny_t5(tokenizer, 400, std=1.0, matrices_only=False)
 
 
 @pytest.fixture(scope="module")
