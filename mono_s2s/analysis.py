@@ -248,4 +248,44 @@ def seed_table(tables: Sequence[pd.DataFrame], a: str = BASELINE, b: str = "mono
                         "ttest_p": agg["ttest_p"], "wilcoxon_p": agg["wilcoxon_p"],
                         "seeds_significant_holm": int(sum(bool(r["significant"]) for r in per_seed)),
                         "per_seed_diff": [float(r["diff_mean"]) for r in per_seed]}
-    return pd.DataFrame.from_dict(rows, orient="index")
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.attrs["comparison"] = (a, b)  # read by seed_findings
+    return table
+
+
+def seed_findings(table: pd.DataFrame) -> list[str]:
+    """Sentences for a :func:`seed_table`: does each attack's direction survive retraining?
+
+    Across seeds the evidence is the direction of each seed's mean paired difference
+    and the spread of those means; with few seeds the tests say little, and the
+    text says so rather than letting an "ns" or a 1-degree-of-freedom t-test speak.
+    """
+    if table.empty:
+        return []
+    a, b = table.attrs.get("comparison", (BASELINE, "mono"))
+    n = int(table["n_seeds"].max())
+    lines = []
+    if n < 2:
+        return ["One seed: nothing can be said about variation across training runs (use --seeds N, N >= 2)."]
+    for attack, row in table.iterrows():
+        diffs = list(row["per_seed_diff"])
+        b_less = sum(d > 0 for d in diffs)  # diff = a - b: positive when b degrades less
+        a_less = sum(d < 0 for d in diffs)
+        if b_less == len(diffs):
+            direction = f"{b} degrades less in every seed ({len(diffs)}/{len(diffs)})"
+        elif a_less == len(diffs):
+            direction = f"{a} degrades less in every seed ({len(diffs)}/{len(diffs)})"
+        else:
+            direction = (f"the direction changes between seeds ({b} degrades less in {b_less}/{len(diffs)}, "
+                         f"{a} in {a_less}/{len(diffs)}): no conclusion")
+        ci = ("" if math.isnan(row["diff_ci_low"])
+              else f", 95 % t-interval [{row['diff_ci_low']:+.3f}, {row['diff_ci_high']:+.3f}]")
+        lines.append(f"{attack}: {direction}; mean paired difference ({a} - {b}) {row['diff_mean']:+.3f} nats"
+                     f"{ci}, t-test across seeds p {_fmt_p(row['ttest_p'])}; significant after Holm within "
+                     f"{int(row['seeds_significant_holm'])}/{len(diffs)} seeds.")
+    if n < 6:
+        lines.append(f"Only {n} seeds: the signed-rank test across seeds cannot reach p < 0.05 with fewer than 6 "
+                     f"(smallest possible p {2 / 2 ** n:.2g}) and the t-interval has {n - 1} degree(s) of freedom; "
+                     "read the per-seed directions, and add seeds before claiming a difference.")
+    return lines
+

@@ -30,6 +30,7 @@ SUMMARY_CSV = "summary.csv"
 FIGURE = "adversarial_analysis.png"
 FINDINGS = "key_findings.txt"
 SEEDS_CSV = "seeds_summary.csv"
+SEEDS_FINDINGS = "seeds_key_findings.txt"
 SEEDS_JSON = "seeds_results.json"
 FIGURE_KEY = "final/adversarial_analysis"
 
@@ -209,12 +210,14 @@ def aggregate_seeds(out: Path, reports: list[Report]) -> pd.DataFrame:
         raise UserError(f"{out}: no seed has a comparison to aggregate")
     a, b = reports[0].a, reports[0].b
     table = analysis.seed_table(tables, a, b)
+    findings = analysis.seed_findings(table)
     results_dir = Path(out) / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomically(results_dir / SEEDS_CSV, table.to_csv(index_label="attack"))
+    write_text_atomically(results_dir / SEEDS_FINDINGS, "".join(f"- {line}\n" for line in findings))
     write_text_atomically(results_dir / SEEDS_JSON, json.dumps(_jsonable({
         "seeds": len(reports), "comparison": [a, b], "per_attack": table.to_dict(orient="index"),
-        "per_seed_overall": [r.overall for r in reports]}), indent=1))
+        "per_seed_overall": [r.overall for r in reports], "key_findings": findings}), indent=1))
     return table
 
 
@@ -224,6 +227,9 @@ def print_seed_table(table: pd.DataFrame) -> None:
         print(f"\nAcross {int(table['n_seeds'].max())} seeds (unit: independently trained model pair; "
               "diff = mean paired difference per seed; t-interval over seeds)")
         print(table.to_string())
+    print("Key findings across seeds")
+    for line in analysis.seed_findings(table):
+        print(f"- {line}")
 
 
 def build(out: Path, tracker=None, n_boot: int = 2000, quiet: bool = False, n_seeds: int = 1) -> Report:

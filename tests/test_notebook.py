@@ -70,6 +70,25 @@ def test_code_cells_only_call_the_package():
             assert roots <= ALLOWED_IMPORTS, f"{roots - ALLOWED_IMPORTS} imported in:\n{cell.source}"
 
 
+def test_seeds_cell_shows_the_table_and_findings_across_seeds(monkeypatch):
+    # The headless run below uses SEEDS = 1; this runs the SEEDS > 1 branch on a stored-looking table.
+    import pandas as pd
+    from IPython.display import Markdown
+
+    from mono_s2s import analysis, pipeline
+
+    tables = [pd.DataFrame({"nonmono_mean": [0.1], "mono_mean": [0.2], "diff_mean": [d], "significant": [False]},
+                           index=["hotflip"]) for d in (-0.1, -0.2)]
+    table = analysis.seed_table(tables)
+    monkeypatch.setattr(pipeline, "run_seeds", lambda cfg, prepared, out: ([], table))
+    shown = []
+    cell = next(c.source for c in _code_cells(_notebook()) if "import run_seeds" in c.source)
+    exec(cell, {"cfg": types.SimpleNamespace(seeds=2), "prepared": None, "OUT": Path("unused"),
+                "display": shown.append, "Markdown": Markdown, "pd": pd})
+    assert shown[0] is table
+    assert "nonmono degrades less in every seed (2/2)" in shown[1].data
+
+
 def test_markdown_says_where_monotonicity_stops():
     text = "\n".join(c.source for c in _notebook().cells if c.cell_type == "markdown")
     assert "model as a whole is NOT monotone" in text

@@ -6,6 +6,7 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats as sps
 
@@ -154,8 +155,35 @@ def test_seeds_are_aggregated_with_the_seed_as_unit(tmp_path, capsys):
         assert table[attack]["n_seeds"] == 3
         assert table[attack]["diff_mean"] == pytest.approx(np.mean(per_seed))
         assert table[attack]["ttest_p"] == pytest.approx(sps.ttest_1samp(per_seed, 0.0).pvalue)
-    assert "Across 3 seeds" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "Across 3 seeds" in printed
     assert (tmp_path / "results" / report.SEEDS_CSV).is_file()
+    findings = (tmp_path / "results" / report.SEEDS_FINDINGS).read_text()
+    assert findings.splitlines()[0] in printed
+    assert "Only 3 seeds" in findings  # 3 seeds: the signed-rank test's smallest p is 0.25
+
+
+def _seed_table(diffs_by_attack: dict[str, list[float]]):
+    tables = []
+    for k in range(len(next(iter(diffs_by_attack.values())))):
+        rows = {attack: {"nonmono_mean": 1.0, "mono_mean": 1.0 - d[k], "diff_mean": d[k], "significant": False}
+                for attack, d in diffs_by_attack.items()}
+        tables.append(pd.DataFrame.from_dict(rows, orient="index"))
+    return analysis.seed_table(tables)
+
+
+def test_seed_findings_say_whether_the_direction_survives_retraining():
+    text = analysis.seed_findings(_seed_table({"hotflip": [0.2, 0.3, 0.1, 0.25, 0.2, 0.3],
+                                               "universal": [-0.1, -0.2, -0.1, -0.3, -0.2, -0.1],
+                                               "nes": [0.2, -0.1, 0.3, 0.1, -0.2, 0.1]}))
+    by_attack = {line.split(":", 1)[0]: line for line in text}
+    assert "mono degrades less in every seed (6/6)" in by_attack["hotflip"]
+    assert "nonmono degrades less in every seed (6/6)" in by_attack["universal"]
+    assert "direction changes between seeds (mono degrades less in 4/6, nonmono in 2/6): no conclusion" \
+        in by_attack["nes"]
+    assert not any(line.startswith("Only") for line in text)  # 6 seeds: the signed-rank test can reach 0.05
+    two = analysis.seed_findings(_seed_table({"hotflip": [0.2, 0.3]}))
+    assert two[-1].startswith("Only 2 seeds") and "smallest possible p 0.5" in two[-1]
 
 
 def test_figure_gets_only_the_two_models_columns(tmp_path, monkeypatch):
