@@ -13,7 +13,8 @@ enough to recompute every number without a model::
     transfer_records [record, ...]                        attack "hotflip_transfer:nonmono->mono", ...
     universal_triggers {model: {"text", "ids"}}
     summary         {attack: {model: {means, success rate, queries}}}
-    timing_s        {attack: seconds}                     wall time of each attack, all models
+    timing_s        {attack: seconds}                     wall time of each attack, all models (summed from
+                                                          the records' extra.seconds: a resume keeps it)
     clean           {model: {"ids", "rouge1", "rouge2", "rougeL"}}   per test example, same order per model
     -- written by the analysis (mono_s2s.report) --
     statistics      {attack: {"wilcoxon_p", "ttest_p", "holm_p", "diff_mean", "improvement_pct", ...}}

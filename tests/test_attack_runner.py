@@ -93,3 +93,8 @@ def test_attack_phase_records_transfer_resume_and_wandb(trained):
     for r in records[:-3]:
         assert kept[(r["attack"], r["model"], r["sample_id"])] == r["attacked_nll"]
     assert again["summary"]["hotflip"]["mono"]["n"] == 3
+    # Attack times are those of the work in the records, so a run that only reads them back
+    # reports what the attacks cost, not the milliseconds of the resume.
+    assert all(again["timing_s"][attack] > 0 for attack in tracking.ATTACKS)
+    third, _ = run_attacks(cfg, prepared.corpus, out, progress=False)
+    assert third["timing_s"] == pytest.approx(again["timing_s"])

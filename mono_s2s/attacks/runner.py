@@ -15,7 +15,6 @@ import functools
 import json
 import random
 import time
-from collections import defaultdict
 from pathlib import Path
 from statistics import fmean
 from typing import Callable
@@ -88,13 +87,21 @@ class RecordStore:
 
 def _each_sample(store: RecordStore, attack: str, slug: str, samples: list[Record],
                  run: Callable[[list[Record], int], list[AttackRecord]], progress: bool = True) -> None:
-    """Run ``run([sample], index)`` for the samples not yet in the store, storing each record as it comes."""
+    """Run ``run([sample], index)`` for the samples not yet in the store, storing each record as it comes.
+
+    Each record keeps the wall time it took (``extra["seconds"]``), so the attack times
+    reported after a resumed run are those of the work in the records, not of the resume.
+    """
     from tqdm.auto import tqdm
 
     for i, sample in enumerate(tqdm(samples, desc=f"{attack} [{slug}]", disable=not progress, leave=False)):
         if (attack, slug, sample.id) in store.done:
             continue
-        for record in run([sample], i):
+        start = time.perf_counter()
+        records = list(run([sample], i))
+        seconds = (time.perf_counter() - start) / max(len(records), 1)
+        for record in records:
+            record.extra["seconds"] = seconds
             store.add(record)
 
 
@@ -192,7 +199,6 @@ def run_attacks(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Pat
     store = RecordStore(results_dir / RECORDS_FILE)
     triggers_file = results_dir / TRIGGERS_FILE
     triggers = json.loads(triggers_file.read_text()) if triggers_file.is_file() else {}
-    timing: dict[str, float] = defaultdict(float)
     config = {**cfg.to_dict(), "checkpoints": {s: str(out / "checkpoints" / s / "best") for s in slugs},
               "samples": {k: [r.id for r in v] for k, v in samples.items()}}
 
@@ -212,28 +218,20 @@ def run_attacks(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Pat
                                   r.tokens_changed)
             return recs
 
-        def timed(attack: str, fn: Callable[[], None]) -> None:
-            start = time.perf_counter()
-            fn()
-            timing[attack] += time.perf_counter() - start
-
         for slug, obj in objectives.items():
-            timed("hotflip", lambda: each(store, "hotflip", slug, samples["hotflip"],
-                                          lambda ss, i: hotflip_one(obj, slug, ss)))
+            each(store, "hotflip", slug, samples["hotflip"], lambda ss, i: hotflip_one(obj, slug, ss))
             if slug not in triggers:
                 start = time.perf_counter()
                 ids, history = learn_universal_trigger(obj, samples["universal_train"], args, progress=progress)
-                timing["universal"] += time.perf_counter() - start
-                triggers[slug] = {"ids": ids, "text": obj.decode(ids), "history": history}
+                triggers[slug] = {"ids": ids, "text": obj.decode(ids), "history": history,
+                                  "seconds": time.perf_counter() - start}
                 write_text_atomically(triggers_file, json.dumps(triggers, indent=1))
-            timed("universal", lambda: each(store, "universal", slug, samples["universal"], lambda ss, i:
-                  evaluate_trigger(obj, ss, triggers[slug]["ids"], args, slug)))
-            timed("nes", lambda: each(store, "nes", slug, samples["nes"],
-                                      lambda ss, i: nes_attack(obj, ss, args, slug, progress=False)))
-            timed("injection", lambda: each(store, "injection", slug, samples["injection"],
-                                            lambda ss, i: injection_attack(obj, ss, args, slug, progress=False)))
-            timed("ood", lambda: each(store, "ood", slug, samples["ood"],
-                                      lambda ss, i: ood_attack(obj, ss, args, slug, progress=False)))
+            each(store, "universal", slug, samples["universal"],
+                 lambda ss, i: evaluate_trigger(obj, ss, triggers[slug]["ids"], args, slug))
+            each(store, "nes", slug, samples["nes"], lambda ss, i: nes_attack(obj, ss, args, slug, progress=False))
+            each(store, "injection", slug, samples["injection"],
+                 lambda ss, i: injection_attack(obj, ss, args, slug, progress=False))
+            each(store, "ood", slug, samples["ood"], lambda ss, i: ood_attack(obj, ss, args, slug, progress=False))
 
         # Transfer: triggers found on one model, evaluated on another. A model that resists its own
         # gradients but not transferred triggers shows gradient masking, not robustness.
@@ -249,7 +247,7 @@ def run_attacks(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Pat
                     objectives[target], ss, triggers[source]["ids"], args, target, uni_name))
 
         _fill_rouge(store, models, {r.id: r for v in samples.values() for r in v}, cfg, progress)
-        results = _summarise(store, slugs, triggers, timing, samples)
+        results = _summarise(store, slugs, triggers, samples)
         _log_adversarial(tracker, store, slugs, results)
         results.update(config=config, clean=_clean_scores(out, slugs))
         write_text_atomically(results_dir / RESULTS_FILE, json.dumps(results, indent=1))
@@ -274,7 +272,7 @@ def _clean_scores(out: Path, slugs: list[str]) -> dict[str, dict[str, list]]:
     return clean
 
 
-def _summarise(store: RecordStore, slugs: list[str], triggers: dict, timing: dict, samples: dict) -> dict:
+def _summarise(store: RecordStore, slugs: list[str], triggers: dict, samples: dict) -> dict:
     """The results file's attack sections: records per attack and model, their means, the transfer matrices."""
     attacks: dict[str, dict] = {}
     summary: dict[str, dict] = {}
@@ -294,6 +292,11 @@ def _summarise(store: RecordStore, slugs: list[str], triggers: dict, timing: dic
             if attack == "injection":
                 summary[attack][slug]["injection_success_rate"] = fmean(
                     float(bool(r.extra.get("obeyed"))) for r in recs)
+    # Wall time of each attack, all models: the seconds its records took (plus learning the universal
+    # triggers), whichever run made them -- a resumed run reports the work, not the resume.
+    timing = {attack: sum(r.extra.get("seconds", 0.0) for slug in slugs for r in store.get(attack, slug).values())
+              for attack in tracking.ATTACKS}
+    timing["universal"] += sum(t.get("seconds", 0.0) for s, t in triggers.items() if s in slugs)
     transfer, transfer_records = {}, []
     for kind in ("hotflip", "universal"):
         matrix = {}
@@ -310,7 +313,7 @@ def _summarise(store: RecordStore, slugs: list[str], triggers: dict, timing: dic
             "samples": {k: [r.id for r in v] for k, v in samples.items()}, "attacks": attacks,
             "summary": summary, "transfer": transfer, "transfer_records": transfer_records,
             "universal_triggers": {s: {"text": t["text"], "ids": t["ids"]} for s, t in triggers.items()},
-            "timing_s": dict(timing)}
+            "timing_s": timing}
 
 
 def _log_adversarial(tracker, store: RecordStore, slugs: list[str], results: dict) -> None:
