@@ -45,6 +45,13 @@ def test_user_mistakes_print_one_line_and_exit_2(tmp_path, args, needle):
     assert "Traceback" not in r.stderr
 
 
+def test_attack_without_models_says_so_and_writes_nothing(tmp_path):
+    r = mono("attack", "--out", str(tmp_path / "out"))
+    assert r.returncode == 2 and "no trained baseline model" in r.stderr and "mono-s2s train" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_bad_data_file_names_file_and_problem(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_bytes(b'{"dialogue": "caf\xe9", "summary": "x"}\n')

@@ -127,19 +127,20 @@ def _same_attack_settings(cfg: ExperimentConfig, results_dir: Path) -> None:
     write_text_atomically(path, json.dumps(now, indent=1))
 
 
+def trained_models(cfg: ExperimentConfig, out: Path) -> dict[str, Path]:
+    """Each variant's best checkpoint folder; a one-line error naming the first one not trained yet."""
+    best = {VARIANT_SLUGS[v]: out / "checkpoints" / VARIANT_SLUGS[v] / "best" for v in cfg.model.variants}
+    for variant, path in zip(cfg.model.variants, best.values()):
+        if not (path / "config.json").is_file():
+            raise UserError(f"no trained {variant} model at {path}: run 'mono-s2s train --variant {variant}' "
+                            f"(or 'mono-s2s run') with --out {out} first")
+    return best
+
+
 def _load_models(cfg: ExperimentConfig, out: Path) -> dict[str, tuple]:
     from mono_s2s.checkpoint import load_checkpoint
 
-    models = {}
-    for variant in cfg.model.variants:
-        slug = VARIANT_SLUGS[variant]
-        best = out / "checkpoints" / slug / "best"
-        if not (best / "config.json").is_file():
-            raise UserError(f"no trained {variant} model at {best}: run 'mono-s2s train --variant {variant}' "
-                            f"(or 'mono-s2s run') with --out {out} first")
-        model, tokenizer, _ = load_checkpoint(best)
-        models[slug] = (model, tokenizer)
-    return models
+    return {slug: load_checkpoint(best)[:2] for slug, best in trained_models(cfg, out).items()}
 
 
 def _fill_rouge(store: RecordStore, models: dict[str, tuple], samples: dict[str, Record], cfg: ExperimentConfig,
