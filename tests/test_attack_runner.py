@@ -98,3 +98,21 @@ def test_attack_phase_records_transfer_resume_and_wandb(trained):
     assert all(again["timing_s"][attack] > 0 for attack in tracking.ATTACKS)
     third, _ = run_attacks(cfg, prepared.corpus, out, progress=False)
     assert third["timing_s"] == pytest.approx(again["timing_s"])
+
+
+def test_models_are_attacked_on_the_gpu_when_there_is_one(trained, monkeypatch):
+    # No GPU here: record where the loaded models are sent, with CUDA reported present and absent.
+    import torch
+
+    from mono_s2s.attacks import runner
+
+    out, _ = trained
+    cfg = build_config("tiny", overrides=TINY)
+    sent = []
+    monkeypatch.setattr(torch.nn.Module, "to", lambda self, device: sent.append(torch.device(device)) or self)
+    for cuda, expected in ((True, "cuda"), (False, "cpu")):
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+        sent.clear()
+        models = runner._load_models(cfg, out)
+        assert set(models) == {"nonmono", "mono"}
+        assert [d.type for d in sent] == [expected, expected]

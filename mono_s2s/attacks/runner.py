@@ -137,10 +137,26 @@ def trained_models(cfg: ExperimentConfig, out: Path) -> dict[str, Path]:
     return best
 
 
+def attack_device():
+    """Where the attacks run: the first CUDA GPU when there is one (Colab, a GPU machine), else the CPU.
+
+    Checkpoints load on the CPU; without this move a GPU user's attack phase would
+    silently run there. (Apple's MPS is not chosen: nothing here has been tested on it.)
+    """
+    import torch
+
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def _load_models(cfg: ExperimentConfig, out: Path) -> dict[str, tuple]:
     from mono_s2s.checkpoint import load_checkpoint
 
-    return {slug: load_checkpoint(best)[:2] for slug, best in trained_models(cfg, out).items()}
+    device = attack_device()
+    models = {}
+    for slug, best in trained_models(cfg, out).items():
+        model, tokenizer, _ = load_checkpoint(best)
+        models[slug] = (model.to(device), tokenizer)
+    return models
 
 
 def _fill_rouge(store: RecordStore, models: dict[str, tuple], samples: dict[str, Record], cfg: ExperimentConfig,
