@@ -93,6 +93,11 @@ def test_attack_phase_records_transfer_resume_and_wandb(trained):
     for r in records[:-3]:
         assert kept[(r["attack"], r["model"], r["sample_id"])] == r["attacked_nll"]
     assert again["summary"]["hotflip"]["mono"]["n"] == 3
+    # No HotFlip search ran in the resumed phase, yet its wandb run has every sample's iterations.
+    resumed = tracking.read_run(sorted((out / "wandb").glob("offline-run-*"))[-1])
+    assert resumed["run_id"] != run["run_id"]
+    for slug in ("nonmono", "mono"):
+        assert set(tracking.hotflip_iteration_keys(slug)) <= resumed["history_keys"]
     # Attack times are those of the work in the records, so a run that only reads them back
     # reports what the attacks cost, not the milliseconds of the resume.
     assert all(again["timing_s"][attack] > 0 for attack in tracking.ATTACKS)

@@ -84,6 +84,9 @@ def test_hotflip_records_and_budget(obj, corpus, beam):
         mine = [c for c in calls if c[1] == i]
         assert [c[2] for c in mine] == list(range(1, n_it + 1))
         assert mine[-1][3] == pytest.approx(r.attacked_nll)
+        # The record keeps what the callback saw, so the runner can log iterations from records alone.
+        assert [c[5] for c in mine] == r.extra["tokens_changed_per_iteration"]
+        assert r.extra["tokens_changed_per_iteration"][-1] == r.tokens_changed
     assert sum(r.queries for r in recs) == obj.queries - q0
 
 

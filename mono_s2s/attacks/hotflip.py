@@ -145,6 +145,7 @@ def hotflip_attack(objective: Objective, samples: list, args, model_slug: str, *
             "initial_trigger_nll": initial_nll,
             "grad_norms_per_iteration": grad_norms,
             "loss_per_iteration": losses,
+            "tokens_changed_per_iteration": changed,
             "avg_grad_mag_per_position": torch.tensor(pos_mags, dtype=torch.float64).mean(0).tolist(),
             "token_evolution": evolution,
             "trigger_ids": list(trigger),

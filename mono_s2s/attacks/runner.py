@@ -221,18 +221,17 @@ def run_attacks(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Pat
 
     each = functools.partial(_each_sample, progress=progress)
     with tracking.Tracker(cfg.tracking, "adversarial", None, config=config, out_dir=out) as tracker:
-        def log_iteration(slug, iteration, loss, grad_norm, tokens_changed):
-            tracker.log(dict(zip(tracking.hotflip_iteration_keys(slug), (loss, grad_norm, tokens_changed, iteration))))
+        # HotFlip's per-iteration keys are logged from each finished record (as each sample ends), so
+        # a resumed phase also logs the samples finished before the interruption: their records are on
+        # disk, but the wandb run they were first logged in was cut short.
+        for record in store.records:
+            if record.attack == "hotflip":
+                _log_hotflip_iterations(tracker, record)
 
         def hotflip_one(obj, slug, ss):
-            """HotFlip on one sample, logging every 5th iteration and the last (which may be an early stop)."""
-            recs = hotflip_attack(obj, ss, args, slug, progress=False, on_iteration=lambda m, _j, it, loss, g, tc:
-                                  log_iteration(m, it, loss, g, tc) if it % 5 == 0 else None)
-            for r in recs:
-                n = r.extra["iterations"]
-                if n % 5:
-                    log_iteration(slug, n, r.extra["loss_per_iteration"][-1], r.extra["grad_norms_per_iteration"][-1],
-                                  r.tokens_changed)
+            recs = hotflip_attack(obj, ss, args, slug, progress=False)
+            for record in recs:
+                _log_hotflip_iterations(tracker, record)
             return recs
 
         for slug, obj in objectives.items():
@@ -273,6 +272,17 @@ def run_attacks(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Pat
 
         report = build(out, tracker=tracker, quiet=True, n_seeds=cfg.seeds)
     return results, report
+
+
+def _log_hotflip_iterations(tracker, record: AttackRecord) -> None:
+    """The guide's per-iteration HotFlip keys for one sample: iterations 5, 10, ... and the last
+    (which may be an early stop)."""
+    e, keys = record.extra, tracking.hotflip_iteration_keys(record.model)
+    n = e["iterations"]
+    for it in range(1, n + 1):
+        if it % 5 == 0 or it == n:
+            tracker.log(dict(zip(keys, (e["loss_per_iteration"][it - 1], e["grad_norms_per_iteration"][it - 1],
+                                        e["tokens_changed_per_iteration"][it - 1], it))))
 
 
 def _clean_scores(out: Path, slugs: list[str]) -> dict[str, dict[str, list]]:
