@@ -168,12 +168,15 @@ class AttackArgs:
     injection_samples: int = 20
     ood_samples: int = 20
     ood_substitution_rate: float = 0.3
+    # Add WordNet synonyms to the shipped lexicon when nltk's WordNet corpus is installed (never
+    # downloaded). Whether it was used is recorded with the results; false = the same on every machine.
+    ood_wordnet: bool = True
     success_threshold: float = 0.1  # relative NLL degradation that counts as a successful attack
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
-            if f.name in ("seed",):
+            if f.name in ("seed", "ood_wordnet"):
                 continue
             if f.name in ("ood_substitution_rate", "success_threshold"):
                 _check(0.0 < v <= 1.0 or f.name == "success_threshold" and v > 0, f"attacks.{f.name}",

@@ -166,6 +166,42 @@ def test_injection_obeyed(generated, target, expected):
 # -- OOD --------------------------------------------------------------------------------------------------------
 
 
+class FakeWordNet:
+    """Just what the OOD attack reads from nltk's WordNet reader: synsets(word) -> lemma_names().
+
+    Every word it is not told about gets one made-up synonym, so WordNet changes every sample.
+    """
+
+    SYNSETS = {"table": [["tabular_array", "table"], ["board", "mesa", "postpone", "shelve"]],
+               "zyzzyva": [["weevil"]]}
+
+    def synsets(self, word):
+        return [type("Synset", (), {"lemma_names": lambda self, n=names: list(n)})()
+                for names in self.SYNSETS.get(word, [[f"{word}_like"]])]
+
+
+@pytest.fixture
+def wordnet(monkeypatch):
+    """WordNet's data "installed" (nltk's corpus is not here; the tests must not depend on it either way)."""
+    from mono_s2s.attacks import ood
+
+    monkeypatch.setattr(ood, "_wordnet", FakeWordNet)
+    ood.candidates_for.cache_clear()
+    yield
+    ood.candidates_for.cache_clear()
+
+
+@pytest.fixture
+def lexicon_only(monkeypatch):
+    """No WordNet, whatever this machine has installed."""
+    from mono_s2s.attacks import ood
+
+    monkeypatch.setattr(ood, "_wordnet", lambda: None)
+    ood.candidates_for.cache_clear()
+    yield
+    ood.candidates_for.cache_clear()
+
+
 def test_lexicon_is_large_packaged_and_never_identity():
     raw = json.loads(resources.files("mono_s2s.attacks").joinpath("ood_lexicon.json").read_text("utf-8"))
     assert len(raw) >= 300 and raw == load_lexicon()
@@ -175,7 +211,7 @@ def test_lexicon_is_large_packaged_and_never_identity():
         assert all(p.strip() and p.lower() != word for p in paraphrases), word
 
 
-def test_match_case_and_substitute():
+def test_match_case_and_substitute(lexicon_only):
     assert match_case("Buy", "procure") == "Procure"
     assert match_case("BUY", "procure") == "PROCURE"
     assert match_case("buy", "procure") == "procure"
@@ -189,7 +225,7 @@ def test_match_case_and_substitute():
     assert pairs == [["BUY", "PROCURE"], ["Book", "Reserve"]]
 
 
-def test_ood_attack_respects_rate_tags_and_case(objective, samples):
+def test_ood_attack_respects_rate_tags_and_case(objective, samples, lexicon_only):
     recs = ood_attack(objective, samples, ARGS, "nonmono", progress=False)
     assert len(recs) == len(samples)
     for r, s in zip(recs, samples):
@@ -206,9 +242,40 @@ def test_ood_attack_respects_rate_tags_and_case(objective, samples):
         assert again == pytest.approx(r.attacked_nll, abs=1e-4)
 
 
-def test_ood_is_seeded(objective, samples):
+def test_ood_is_seeded(objective, samples, lexicon_only):
     a = ood_attack(objective, samples[:2], ARGS, "nonmono", progress=False)
     b = ood_attack(objective, samples[:2], ARGS, "nonmono", progress=False)
     c = ood_attack(objective, samples[:2], dataclasses.replace(ARGS, seed=ARGS.seed + 1), "nonmono", progress=False)
     assert [r.perturbed_text for r in a] == [r.perturbed_text for r in b]
     assert [r.perturbed_text for r in a] != [r.perturbed_text for r in c]
+
+
+def test_wordnet_adds_up_to_three_synonyms_and_can_be_switched_off(wordnet, objective, samples):
+    from mono_s2s.attacks.ood import candidates_for, wordnet_used
+
+    lexicon = list(load_lexicon().get("table", ()))
+    extra = [w for w in ("tabular array", "board", "mesa", "postpone", "shelve") if w not in lexicon][:3]
+    assert candidates_for("table") == tuple(lexicon + extra)  # never the word itself, at most three more
+    assert candidates_for("zyzzyva") == ("weevil",) and candidates_for("zyzzyva", use_wordnet=False) == ()
+    assert candidates_for("qwerty") == ("qwerty like",)
+    assert wordnet_used(ARGS) and not wordnet_used(dataclasses.replace(ARGS, ood_wordnet=False))
+    off = ood_attack(objective, samples, dataclasses.replace(ARGS, ood_wordnet=False), "nonmono", progress=False)
+    assert all(r.extra["wordnet"] is False for r in off)
+    on = ood_attack(objective, samples, ARGS, "nonmono", progress=False)
+    assert all(r.extra["wordnet"] is True for r in on)
+    assert all(a.extra["substitutable_words"] > b.extra["substitutable_words"] for a, b in zip(on, off))
+
+
+def test_switching_wordnet_off_gives_the_lexicon_only_records(objective, samples, monkeypatch):
+    from mono_s2s.attacks import ood
+
+    args = dataclasses.replace(ARGS, ood_wordnet=False)
+    monkeypatch.setattr(ood, "_wordnet", lambda: None)
+    ood.candidates_for.cache_clear()
+    without = ood_attack(objective, samples, args, "nonmono", progress=False)
+    monkeypatch.setattr(ood, "_wordnet", FakeWordNet)
+    ood.candidates_for.cache_clear()
+    switched_off = ood_attack(objective, samples, args, "nonmono", progress=False)
+    ood.candidates_for.cache_clear()
+    assert [r.perturbed_text for r in switched_off] == [r.perturbed_text for r in without]
+

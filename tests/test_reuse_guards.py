@@ -37,3 +37,16 @@ def test_attack_records_made_with_other_settings_are_not_reused(tmp_path):
     _same_attack_settings(build_config("tiny", overrides=["attacks.hotflip_samples=40"]), tmp_path)  # a longer prefix
     with pytest.raises(UserError, match="attacks.hotflip_iters=15, not 3"):
         _same_attack_settings(build_config("tiny", overrides=["attacks.hotflip_iters=3"]), tmp_path)
+
+
+def test_attack_records_made_without_wordnet_are_not_mixed_with_wordnet_ones(tmp_path, monkeypatch):
+    from mono_s2s.attacks import ood
+
+    monkeypatch.setattr(ood, "_wordnet", lambda: None)
+    _same_attack_settings(build_config("tiny"), tmp_path)
+    (tmp_path / RECORDS_FILE).write_text("")
+    monkeypatch.setattr(ood, "_wordnet", lambda: object())  # WordNet's data installed since
+    with pytest.raises(UserError, match="attacks.ood_wordnet=False, not True"):
+        _same_attack_settings(build_config("tiny"), tmp_path)
+    _same_attack_settings(build_config("tiny", overrides=["attacks.ood_wordnet=false"]), tmp_path)  # as it was
+

@@ -16,8 +16,9 @@ written TextAttack-style:
 Departures from the seed notebook: the seed had a ten-word dictionary; here the
 lexicon (``ood_lexicon.json``, written for this package, ~450 words of
 everyday dialogue each with 1-4 paraphrases) is shipped as package data. If
-nltk's WordNet corpus is already installed, its synonyms are added as further
-candidates; nothing is ever downloaded. And the seed substituted every word it
+nltk's WordNet corpus is already installed (and ``attacks.ood_wordnet`` is true),
+its synonyms are added as further candidates; nothing is ever downloaded, and
+whether WordNet was used is kept in each record and in the attack settings. And the seed substituted every word it
 knew; here the rate is capped, so that the text stays a paraphrase.
 """
 
@@ -34,7 +35,7 @@ import numpy as np
 from mono_s2s.attacks.common import AttackRecord, Objective, each_sample, is_success
 from mono_s2s.data.records import Record
 
-__all__ = ["load_lexicon", "candidates_for", "substitutable_spans", "match_case", "substitute", "ood_attack"]
+__all__ = ["load_lexicon", "wordnet_used", "candidates_for", "substitutable_spans", "match_case", "substitute", "ood_attack"]
 
 N_VARIANTS = 8  # random variants scored per sample (plus the clean source), in one batched call
 
@@ -47,6 +48,11 @@ def load_lexicon() -> dict[str, list[str]]:
     """The shipped lexicon: lower-case word -> paraphrases (never the word itself)."""
     text = resources.files("mono_s2s.attacks").joinpath("ood_lexicon.json").read_text(encoding="utf-8")
     return {k.lower(): [p for p in v if p.lower() != k.lower()] for k, v in json.loads(text).items()}
+
+
+def wordnet_used(args) -> bool:
+    """Whether the OOD attack adds WordNet synonyms under these settings on this machine."""
+    return bool(args.ood_wordnet) and _wordnet() is not None
 
 
 @functools.lru_cache(maxsize=1)
@@ -102,13 +108,13 @@ def substitute(text: str, choices: dict[tuple[int, int], str]) -> tuple[str, lis
     return "".join(out), pairs
 
 
-def _variant(text: str, spans: list[tuple[int, int]], k: int, rng: np.random.Generator
+def _variant(text: str, spans: list[tuple[int, int]], k: int, rng: np.random.Generator, use_wordnet: bool
              ) -> tuple[str, list[list[str]]]:
     chosen = rng.choice(len(spans), size=k, replace=False)
     choices = {}
     for j in sorted(int(c) for c in chosen):
         a, b = spans[j]
-        cands = candidates_for(text[a:b].lower())
+        cands = candidates_for(text[a:b].lower(), use_wordnet)
         choices[(a, b)] = cands[int(rng.integers(len(cands)))]
     return substitute(text, choices)
 
@@ -117,11 +123,12 @@ def ood_attack(objective: Objective, samples: Sequence[Record], args, model_slug
                progress: bool = True) -> list[AttackRecord]:
     """Per sample: ``N_VARIANTS`` seeded paraphrases at the capped rate; keep the one with the highest NLL."""
     records: list[AttackRecord] = []
+    use_wordnet = wordnet_used(args)
     for rec, rng in each_sample(samples, args, "ood", model_slug, progress):
         q0 = objective.queries
-        spans = substitutable_spans(rec.source)
+        spans = substitutable_spans(rec.source, use_wordnet)
         k = int(args.ood_substitution_rate * len(spans))  # floor: never above the rate
-        variants = [_variant(rec.source, spans, k, rng) for _ in range(N_VARIANTS)] if k else []
+        variants = [_variant(rec.source, spans, k, rng, use_wordnet) for _ in range(N_VARIANTS)] if k else []
         label = objective.label_ids(rec.summary)
         texts = [rec.source] + [t for t, _ in variants]
         scores = objective.nll_ids([objective.source_ids(t) for t in texts], [label] * len(texts))
@@ -135,6 +142,6 @@ def ood_attack(objective: Objective, samples: Sequence[Record], args, model_slug
             attack="ood", model=model_slug, sample_id=rec.id, original_nll=orig, attacked_nll=attacked,
             success=is_success(orig, attacked, args.success_threshold), queries=objective.queries - q0,
             perturbed_text=text, tokens_changed=len(pairs),
-            extra={"substitutions": pairs, "substitutable_words": len(spans)},
+            extra={"substitutions": pairs, "substitutable_words": len(spans), "wordnet": use_wordnet},
         ))
     return records

@@ -116,8 +116,11 @@ def _same_attack_settings(cfg: ExperimentConfig, results_dir: Path) -> None:
     from mono_s2s.checkpoint import write_text_atomically
     from mono_s2s.config import first_difference
 
+    from mono_s2s.attacks.ood import wordnet_used
+
     path = results_dir / SETTINGS_FILE
-    now = cfg.to_dict()["attacks"]
+    # ood_wordnet as it took effect: installing WordNet's data changes what the OOD records mean.
+    now = {**cfg.to_dict()["attacks"], "ood_wordnet": wordnet_used(cfg.attacks)}
     if path.is_file() and (results_dir / RECORDS_FILE).is_file():
         diff = first_difference(json.loads(path.read_text(encoding="utf-8")), now, _COUNTS)
         if diff:
