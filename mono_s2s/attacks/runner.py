@@ -113,10 +113,9 @@ _COUNTS = frozenset({"hotflip_samples", "universal_eval_samples", "nes_samples",
 
 def _same_attack_settings(cfg: ExperimentConfig, results_dir: Path) -> None:
     """Refuse to resume from records made with other attack settings; remember the settings otherwise."""
+    from mono_s2s.attacks.ood import wordnet_used
     from mono_s2s.checkpoint import write_text_atomically
     from mono_s2s.config import first_difference
-
-    from mono_s2s.attacks.ood import wordnet_used
 
     path = results_dir / SETTINGS_FILE
     # ood_wordnet as it took effect: installing WordNet's data changes what the OOD records mean.
