@@ -264,9 +264,9 @@ def seed_findings(table: pd.DataFrame) -> list[str]:
         return []
     a, b = table.attrs.get("comparison", (BASELINE, "mono"))
     n = int(table["n_seeds"].max())
-    lines = []
     if n < 2:
         return ["One seed: nothing can be said about variation across training runs (use --seeds N, N >= 2)."]
+    lines = []
     for attack, row in table.iterrows():
         diffs = list(row["per_seed_diff"])
         b_less = sum(d > 0 for d in diffs)  # diff = a - b: positive when b degrades less
@@ -288,4 +288,3 @@ def seed_findings(table: pd.DataFrame) -> list[str]:
                      f"(smallest possible p {2 / 2 ** n:.2g}) and the t-interval has {n - 1} degree(s) of freedom; "
                      "read the per-seed directions, and add seeds before claiming a difference.")
     return lines
-

@@ -18,8 +18,9 @@ lexicon (``ood_lexicon.json``, written for this package, ~450 words of
 everyday dialogue each with 1-4 paraphrases) is shipped as package data. If
 nltk's WordNet corpus is already installed (and ``attacks.ood_wordnet`` is true),
 its synonyms are added as further candidates; nothing is ever downloaded, and
-whether WordNet was used is kept in each record and in the attack settings. And the seed substituted every word it
-knew; here the rate is capped, so that the text stays a paraphrase.
+whether WordNet was used is kept in each record and in the attack settings. And
+the seed substituted every word it knew; here the rate is capped, so that the
+text stays a paraphrase.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ import numpy as np
 from mono_s2s.attacks.common import AttackRecord, Objective, each_sample, is_success
 from mono_s2s.data.records import Record
 
-__all__ = ["load_lexicon", "wordnet_used", "candidates_for", "substitutable_spans", "match_case", "substitute", "ood_attack"]
+__all__ = ["load_lexicon", "wordnet_used", "candidates_for", "substitutable_spans", "match_case", "substitute",
+           "ood_attack"]
 
 N_VARIANTS = 8  # random variants scored per sample (plus the clean source), in one batched call
 

@@ -305,11 +305,16 @@ def _summarise(store: RecordStore, slugs: list[str], triggers: dict, samples: di
     """The results file's attack sections: records per attack and model, their means, the transfer matrices."""
     attacks: dict[str, dict] = {}
     summary: dict[str, dict] = {}
+    # Wall time of each attack, all models: the seconds its records took (plus learning the universal
+    # triggers), whichever run made them -- a resumed run reports the work, not the resume.
+    timing = {attack: 0.0 for attack in tracking.ATTACKS}
+    timing["universal"] = sum(t.get("seconds", 0.0) for s, t in triggers.items() if s in slugs)
     for attack in tracking.ATTACKS:
         attacks[attack], summary[attack] = {}, {}
         for slug in slugs:
             recs = sorted(store.get(attack, slug).values(), key=lambda r: r.sample_id)
             attacks[attack][slug] = [record_for_file(r) for r in recs]
+            timing[attack] += sum(r.extra.get("seconds", 0.0) for r in recs)
             if not recs:
                 continue
             summary[attack][slug] = {
@@ -321,11 +326,6 @@ def _summarise(store: RecordStore, slugs: list[str], triggers: dict, samples: di
             if attack == "injection":
                 summary[attack][slug]["injection_success_rate"] = fmean(
                     float(bool(r.extra.get("obeyed"))) for r in recs)
-    # Wall time of each attack, all models: the seconds its records took (plus learning the universal
-    # triggers), whichever run made them -- a resumed run reports the work, not the resume.
-    timing = {attack: sum(r.extra.get("seconds", 0.0) for slug in slugs for r in store.get(attack, slug).values())
-              for attack in tracking.ATTACKS}
-    timing["universal"] += sum(t.get("seconds", 0.0) for s, t in triggers.items() if s in slugs)
     transfer, transfer_records = {}, []
     for kind in ("hotflip", "universal"):
         matrix = {}
