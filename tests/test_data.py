@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import types
@@ -509,6 +510,30 @@ def test_synthetic_is_cached_atomically_and_reread(tmp_path, fake_synthetic):
     fake_synthetic.source.write_text("# version 2\n")  # an edited generator does not reuse the old cache
     load_corpus(args, cache_dir=cache)
     assert len(fake_synthetic.calls) == 3
+
+
+def test_synthetic_cache_key_covers_every_file_of_the_package(tmp_path, fake_synthetic, monkeypatch):
+    # The stub's files are a copy of the real package, so the key is computed over
+    # its real layout (the engine, the scenario modules), not over one file.
+    package = tmp_path / "synthetic"
+    shutil.copytree(REPO_ROOT / "mono_s2s" / "data" / "synthetic", package,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(mono_s2s.data.synthetic, "__file__", str(package / "__init__.py"))
+    sources = sorted(package.rglob("*.py"))
+    assert len([f for f in sources if f.parent.name == "scenarios" and f.name != "__init__.py"]) >= 3
+    cache = tmp_path / "cache"
+    args = DataArgs(spec="synthetic", n_train=4, n_validation=2, n_test=2)
+    load_corpus(args, cache_dir=cache)
+    load_corpus(args, cache_dir=cache)
+    assert len(fake_synthetic.calls) == 1  # an unchanged package reuses the cache
+    for calls, source in enumerate(sources, start=2):
+        source.write_bytes(source.read_bytes() + b"\n# edited\n")
+        load_corpus(args, cache_dir=cache)
+        assert len(fake_synthetic.calls) == calls, source.relative_to(package)  # any edited module: a new key
+    (package / "scenarios" / "new_theme.py").write_text("")  # so is a module added
+    load_corpus(args, cache_dir=cache)
+    assert len(fake_synthetic.calls) == len(sources) + 2
+    assert len(list(cache.iterdir())) == len(sources) + 2
 
 
 def test_synthetic_unreadable_cache_is_regenerated(tmp_path, fake_synthetic):

@@ -68,8 +68,13 @@ def _synthetic(args: DataArgs, cache_dir: Path | None) -> dict[str, list[Record]
         return generate()
     # The generator's source is part of the key: the corpus is a function of the
     # code as much as of the seed, and an edited generator must not be served a
-    # stale cache.
-    code = hashlib.sha256(Path(synthetic.__file__).read_bytes()).hexdigest()[:12]
+    # stale cache. The generator is a package (engine and scenario modules), so
+    # every one of its files counts, each with its path (a file moved or renamed
+    # is a change too).
+    digest = hashlib.sha256()
+    for rel, file in _synthetic_sources(Path(synthetic.__file__).parent):
+        digest.update(rel.encode("utf-8") + b"\0" + hashlib.sha256(file.read_bytes()).digest())
+    code = digest.hexdigest()[:12]
     path = Path(cache_dir) / (f"synthetic-seed{args.seed}-train{args.n_train}-validation{args.n_validation}"
                               f"-test{args.n_test}-{code}.jsonl")
     cached = _read_cache(path)
@@ -78,6 +83,11 @@ def _synthetic(args: DataArgs, cache_dir: Path | None) -> dict[str, list[Record]
     corpus = generate()
     _write_cache(path, corpus)
     return corpus
+
+
+def _synthetic_sources(package: Path) -> list[tuple[str, Path]]:
+    """Every ``.py`` file below the synthetic generator's folder, by relative path, sorted."""
+    return sorted((file.relative_to(package).as_posix(), file) for file in package.rglob("*.py"))
 
 
 def _read_cache(path: Path) -> dict[str, list[Record]] | None:
