@@ -33,7 +33,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from mono_s2s import stats
-from mono_s2s.tracking import ATTACKS
+from mono_s2s.attacks import ATTACKS
 
 BASELINE = "nonmono"
 ALPHA = 0.05

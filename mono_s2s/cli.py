@@ -99,14 +99,14 @@ def _show(results: dict, rep) -> None:
 
 
 def cmd_attack(args: argparse.Namespace) -> int:
-    from mono_s2s.attacks.runner import run_attacks, trained_models
-    from mono_s2s.pipeline import prepare, quiet_libraries
+    from mono_s2s.attacks.runner import trained_models
+    from mono_s2s.pipeline import attack_phase, prepare, quiet_libraries
 
     quiet_libraries()
     cfg = _config(args)
     out = Path(args.out)
     trained_models(cfg, out)  # before prepare writes a tokenizer and data cache into a folder with no models
-    _show(*run_attacks(cfg, prepare(cfg, out).corpus, out))
+    _show(*attack_phase(cfg, prepare(cfg, out).corpus, out))
     return 0
 
 

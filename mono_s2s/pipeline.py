@@ -1,7 +1,10 @@
 """The stages of an experiment, in order, each a plain function the CLI and the notebook call.
 
-Stages available now: data -> tokenizer -> models (with a monotonicity check).
-Training, attacks and the analysis join as they are implemented.
+data and tokenizer (:func:`prepare`) -> models (:func:`describe_models`, with a
+monotonicity check) -> training, one wandb run per variant (:func:`train_variant`)
+-> attacks -> results -> report, in the adversarial wandb run (:func:`attack_phase`).
+:func:`run_experiment` chains them; :func:`run_seeds` repeats them per training seed.
+Each stage takes what the previous one returned; a lower stage never calls a higher one.
 """
 
 from __future__ import annotations
@@ -9,10 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mono_s2s.config import VARIANT_SLUGS, ExperimentConfig, first_difference
+from mono_s2s.config import VARIANT_SLUGS, ExperimentConfig
 from mono_s2s.data import load_corpus
 from mono_s2s.data.records import SPLITS, Record
-from mono_s2s.errors import UserError
 
 
 @dataclass
@@ -82,29 +84,6 @@ def quiet_libraries() -> None:
     logging.getLogger("accelerate").setLevel(logging.ERROR)
 
 
-# Settings that only change speed, never the trained model or its scores.
-_SPEED_ONLY = frozenset({"model.variants", "train.eval_batch_size", "train.save_every_steps"})
-
-
-def _same_training_settings(cfg: ExperimentConfig, variant: str, latest: Path) -> None:
-    """Refuse to resume or reuse a model that an earlier run trained with other settings."""
-    import yaml
-
-    from mono_s2s.checkpoint import CONFIG_FILE
-
-    saved = latest / CONFIG_FILE
-    if not saved.is_file():
-        return
-    old = yaml.safe_load(saved.read_text(encoding="utf-8")) or {}
-    new = cfg.to_dict()
-    diff = first_difference({k: old.get(k) or {} for k in ("model", "data", "train")},
-                            {k: new[k] for k in ("model", "data", "train")}, _SPEED_ONLY)
-    if diff:
-        key, was, now = diff
-        raise UserError(f"{latest.parent}: the {variant} model there was trained with {key}={was!r}, not {now!r}; "
-                        "use another --out (results from different settings are never mixed)")
-
-
 def train_variant(cfg: ExperimentConfig, variant: str, prepared: Prepared, out: Path, seed: int | None = None,
                   progress: bool = True) -> dict:
     """Train one variant in its own wandb run, then score its best checkpoint on the test split.
@@ -117,12 +96,12 @@ def train_variant(cfg: ExperimentConfig, variant: str, prepared: Prepared, out: 
     from mono_s2s import tracking
     from mono_s2s.checkpoint import load_checkpoint
     from mono_s2s.evaluate import clean_quality
-    from mono_s2s.train import Trainer, read_state, result_dict
+    from mono_s2s.train import Trainer, check_reusable, read_state, result_dict
 
     slug = VARIANT_SLUGS[variant]
     results_file = out / "results" / f"training_{slug}.json"
     seed = cfg.train.seed if seed is None else seed
-    _same_training_settings(cfg, variant, out / "checkpoints" / slug / "latest")
+    check_reusable(out / "checkpoints" / slug / "latest", cfg, variant, seed)
     state = read_state(out / "checkpoints" / slug / "latest")
     if state and state.get("finished") and results_file.is_file():
         done = json.loads(results_file.read_text())
@@ -140,16 +119,17 @@ def train_variant(cfg: ExperimentConfig, variant: str, prepared: Prepared, out: 
         model, tokenizer, _ = load_checkpoint(result.best_dir)
         model.to(trainer.acc.device)
         test = prepared.corpus["test"]
-        quality = clean_quality(model, tokenizer, test, cfg.train, cfg.data, progress=progress)
+        quality = clean_quality(model, tokenizer, test, cfg, progress=progress)
         result.clean = {k: v for k, v in quality.items() if k in ("rouge1", "rouge2", "rougeL", "rougeLsum")}
         summary = result_dict(result)
         tracker.summary({
-            "model/variant": variant, "model/parameters": result.parameters,
-            "model/architecture": {k: v for k, v in cfg.to_dict()["model"].items() if k != "variants"},
-            "data/train_size": len(prepared.corpus["train"]), "data/validation_size": len(prepared.corpus["validation"]),
-            "data/test_size": len(test), "final_val_loss": result.final_val_loss, "best_val_loss": result.best_val_loss,
-            "epochs_trained": result.epochs_trained, "best_epoch": result.best_epoch,
-            **{f"clean/{m}_{k}": v[k] for m, v in result.clean.items() for k in ("mean", "ci_low", "ci_high")}})
+            **tracking.named(
+                tracking.TRAINING_SUMMARY_KEYS, variant=variant, parameters=result.parameters,
+                architecture={k: v for k, v in cfg.to_dict()["model"].items() if k != "variants"},
+                train_size=len(prepared.corpus["train"]), validation_size=len(prepared.corpus["validation"]),
+                test_size=len(test), final_val_loss=result.final_val_loss, best_val_loss=result.best_val_loss,
+                epochs_trained=result.epochs_trained, best_epoch=result.best_epoch),
+            **{tracking.clean_key(m, k): v[k] for m, v in result.clean.items() for k in tracking.CLEAN_STATS}})
         tracker.log_model(Path(result.best_dir), name=f"{slug}-best", metadata={"best_val_loss": result.best_val_loss})
     summary["predictions"] = quality["predictions"]
     summary["per_example"] = quality["per_example"]
@@ -164,17 +144,33 @@ def train_variant(cfg: ExperimentConfig, variant: str, prepared: Prepared, out: 
     return summary
 
 
+def attack_phase(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Path, progress: bool = True):
+    """Attack every trained variant, then analyse, both in the adversarial wandb run: ``(results, report)``.
+
+    Data flows one way: the runner's results go to the report, which writes the
+    results file and every table (:func:`mono_s2s.report.publish`). Finished
+    attack records are not redone.
+    """
+    from mono_s2s import report, tracking
+    from mono_s2s.attacks.runner import prepare_phase, run_attacks
+
+    phase = prepare_phase(cfg, corpus, out)  # every refusal before a wandb run is opened
+    with tracking.Tracker(cfg.tracking, "adversarial", None, config=phase.config, out_dir=out) as tracker:
+        results = run_attacks(cfg, phase, out, tracker, progress=progress)
+        # The analysis goes into this same wandb run (the guide's final/* keys).
+        rep = report.publish(results, out, tracker=tracker, quiet=True, n_seeds=cfg.seeds)
+    return results, rep
+
+
 def run_experiment(cfg: ExperimentConfig, prepared: Prepared, out: Path, progress: bool = True):
     """One complete experiment in ``out``: train every variant, attack them all, analyse.
 
-    Returns ``(results, report)`` (see :func:`mono_s2s.attacks.runner.run_attacks`).
-    Everything resumes: finished models and attack records are not redone.
+    Returns ``(results, report)`` (see :func:`attack_phase`). Everything resumes:
+    finished models and attack records are not redone.
     """
-    from mono_s2s.attacks.runner import run_attacks
-
     for variant in cfg.model.variants:
         train_variant(cfg, variant, prepared, out, progress=progress)
-    return run_attacks(cfg, prepared.corpus, out, progress=progress)
+    return attack_phase(cfg, prepared.corpus, out, progress=progress)
 
 
 def run_seeds(cfg: ExperimentConfig, prepared: Prepared, out: Path, progress: bool = True):
@@ -189,7 +185,7 @@ def run_seeds(cfg: ExperimentConfig, prepared: Prepared, out: Path, progress: bo
 
     from mono_s2s import report, tracking
 
-    group = cfg.tracking.group or f"{tracking.detect_env()}_seeds_{tracking.timestamp_now()}"
+    group = cfg.tracking.group or tracking.seeds_group_name()
     reports = []
     for k in range(cfg.seeds):
         seed = cfg.train.seed + k

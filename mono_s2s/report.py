@@ -1,11 +1,13 @@
-"""Every table, figure and finding of an experiment, rebuilt from its saved results alone (no model needed).
+"""Every table, figure and finding of an experiment, from its results alone (no model needed).
 
-Reads ``results/adversarial_results.json`` (written by the attack runner; its
-layout is documented in :mod:`mono_s2s.results`), runs :mod:`mono_s2s.analysis`
-on it, and writes next to it ``summary.csv``, ``adversarial_analysis.png`` and
-``key_findings.txt``, and the ``statistics`` / ``overall`` / ``key_findings``
-sections of the results file itself. With a tracker it also logs the guide's
-``final/*`` keys, tables, the figure and the run summary.
+:func:`publish` takes the attack phase's results (the sections
+:func:`mono_s2s.results.build_results` makes; the layout is documented in
+:mod:`mono_s2s.results`), runs :mod:`mono_s2s.analysis` on them, and writes
+``results/adversarial_results.json`` with its ``statistics`` / ``overall`` /
+``key_findings`` sections, ``summary.csv``, ``adversarial_analysis.png`` and
+``key_findings.txt``. With a tracker it also logs the guide's ``final/*`` keys,
+tables, the figure and the run summary. :func:`build` does the same from a
+saved results file (``mono-s2s report``).
 
 Several seeds (``out/seed_*``): each seed is reported on its own, then
 ``out/results/seeds_summary.csv`` aggregates them with the seed as the unit.
@@ -32,7 +34,6 @@ FINDINGS = "key_findings.txt"
 SEEDS_CSV = "seeds_summary.csv"
 SEEDS_FINDINGS = "seeds_key_findings.txt"
 SEEDS_JSON = "seeds_results.json"
-FIGURE_KEY = "final/adversarial_analysis"
 
 
 @dataclass
@@ -151,14 +152,14 @@ def log(tracker, report: Report, results: dict) -> None:
                      ga / gb if gb and not math.isnan(gb) else math.nan])
     tracker.log_table(tracking.FINAL_GRADIENT_TABLE, gcols, rows)
     if report.figure is not None:
-        tracker.log_image(FIGURE_KEY, report.figure)
+        tracker.log_image(tracking.FIGURE_KEY, report.figure)
     o = report.overall
     overall_improvement = o["improvement_pct"] if o["improvement_pct"] is not None else math.nan
-    tracker.summary({
-        tracking.OVERALL_IMPROVEMENT: overall_improvement, tracking.FINAL_OVERALL_IMPROVEMENT: overall_improvement,
-        f"overall_{a}_degradation": o[f"{a}_degradation"], f"overall_{b}_degradation": o[f"{b}_degradation"],
-        tracking.OVERALL_P_VALUE: o["p_value"], tracking.OVERALL_SIGNIFICANT: o["significant"],
-        tracking.KEY_FINDINGS: "\n".join(report.findings)})
+    overall_values = (overall_improvement, o[f"{a}_degradation"], o[f"{b}_degradation"], o["p_value"],
+                      o["significant"])
+    tracker.summary({**dict(zip(tracking.overall_keys((a, b)), overall_values)),
+                     tracking.FINAL_OVERALL_IMPROVEMENT: overall_improvement,
+                     tracking.KEY_FINDINGS: "\n".join(report.findings)})
 
 
 def _gradient_norms(results: dict, slugs) -> dict[str, dict[str, float]]:
@@ -232,17 +233,23 @@ def print_seed_table(table: pd.DataFrame) -> None:
         print(f"- {line}")
 
 
-def build(out: Path, tracker=None, n_boot: int = 2000, quiet: bool = False, n_seeds: int = 1) -> Report:
-    """Analyse ``out/results``, write every output, log to ``tracker`` when given; return the report."""
-    results_dir = Path(out) / "results"
-    results = load_results(results_dir / RESULTS_FILE)
+def publish(results: dict, out: Path, tracker=None, n_boot: int = 2000, quiet: bool = False,
+            n_seeds: int = 1) -> Report:
+    """Analyse ``results``, write every output under ``out/results`` (the results file included), log to
+    ``tracker`` when given; return the report. The pipeline calls this with the attack phase's results."""
     report = analyse(results, n_boot=n_boot, n_seeds=n_seeds)
-    write(report, results, results_dir)
+    write(report, results, Path(out) / "results")
     if tracker is not None:
         log(tracker, report, results)
     if not quiet:
         print_report(report)
     return report
+
+
+def build(out: Path, tracker=None, n_boot: int = 2000, quiet: bool = False, n_seeds: int = 1) -> Report:
+    """:func:`publish` the results saved in ``out/results`` (``mono-s2s report``: no model needed)."""
+    results = load_results(Path(out) / "results" / RESULTS_FILE)
+    return publish(results, out, tracker=tracker, n_boot=n_boot, quiet=quiet, n_seeds=n_seeds)
 
 
 def build_all(out: Path, n_boot: int = 2000) -> list[Report]:

@@ -3,7 +3,7 @@
 The file is what outside tools (and ``mono-s2s report``) rely on; it holds
 enough to recompute every number without a model::
 
-    schema_version  1
+    schema_version  2                                     (1: records had a relative "degradation")
     models          ["nonmono", "mono", ...]              variant slugs, baseline first
     software        {"python", "torch", "transformers", "mono_s2s", ...}
     config          the experiment's configuration, the checkpoints attacked, the sample ids
@@ -22,9 +22,17 @@ enough to recompute every number without a model::
     clean_parity    {metric: {...}}
     key_findings    [sentence, ...]
 
-A record is :meth:`mono_s2s.attacks.common.AttackRecord.to_dict` plus
-``degradation`` (relative: (attacked − clean NLL) / clean NLL); the stable
-minimum is ``sample_id``, ``degradation`` and ``abs_degradation``.
+A record is :meth:`mono_s2s.attacks.common.AttackRecord.to_dict`. "Degradation"
+means one thing everywhere (here, in the wandb keys ``{attack}/{model}_degradation``
+and ``overall_{model}_degradation``, in the tables): attacked − clean NLL, in nats,
+``abs_degradation``; the relative form ``(attacked − clean) / clean`` is always
+called ``rel_degradation``. Schema 1 also stored the relative form as
+``degradation``; such a file is refused with a one-line error (``mono-s2s attack``
+on the same folder rebuilds it from the records). The stable minimum of a record
+is :data:`RECORD_FIELDS`.
+
+:func:`build_results` makes the attack sections from the records; the report
+adds the analysis sections and writes the file (:mod:`mono_s2s.report`).
 """
 
 from __future__ import annotations
@@ -32,14 +40,15 @@ from __future__ import annotations
 import json
 import platform
 from pathlib import Path
+from statistics import fmean
 from typing import Any
 
+from mono_s2s.attacks import ATTACKS, TRANSFER_ATTACKS, transfer_name
 from mono_s2s.errors import UserError
-from mono_s2s.tracking import ATTACKS
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 RESULTS_FILE = "adversarial_results.json"
-RECORD_FIELDS = ("sample_id", "degradation", "abs_degradation", "original_nll", "attacked_nll", "success")
+RECORD_FIELDS = ("sample_id", "abs_degradation", "rel_degradation", "original_nll", "attacked_nll", "success")
 
 
 def software_versions() -> dict[str, str]:
@@ -54,11 +63,66 @@ def software_versions() -> dict[str, str]:
             "transformers": transformers.__version__, "numpy": numpy.__version__, "scipy": scipy.__version__}
 
 
-def record_for_file(record) -> dict[str, Any]:
-    """An ``AttackRecord`` as stored in the results file (with the relative ``degradation`` named as such)."""
-    d = record.to_dict()
-    d["degradation"] = d["rel_degradation"]
-    return d
+def _by_sample(records) -> dict[tuple[str, str], dict]:
+    """``{(attack, model): {sample_id: record}}`` (a later record of the same sample replaces an earlier one)."""
+    index: dict[tuple[str, str], dict] = {}
+    for r in records:
+        index.setdefault((r.attack, r.model), {})[r.sample_id] = r
+    return index
+
+
+def build_results(records, slugs: list[str], triggers: dict, samples: dict, config: dict, clean: dict) -> dict:
+    """The results of an attack phase from its records (``AttackRecord``s): every section the runner owns.
+
+    Records per attack and model (sorted by sample id), their means, the
+    transfer matrices and records, the universal triggers, the attack times, the
+    config and the clean per-example scores. The analysis sections are added by
+    the report.
+    """
+    index = _by_sample(records)
+
+    def get(attack: str, slug: str) -> list:
+        return list(index.get((attack, slug), {}).values())
+
+    attacks: dict[str, dict] = {}
+    summary: dict[str, dict] = {}
+    # Wall time of each attack, all models: the seconds its records took (plus learning the universal
+    # triggers), whichever run made them -- a resumed run reports the work, not the resume.
+    timing = {attack: 0.0 for attack in ATTACKS}
+    timing["universal"] = sum(t.get("seconds", 0.0) for s, t in triggers.items() if s in slugs)
+    for attack in ATTACKS:
+        attacks[attack], summary[attack] = {}, {}
+        for slug in slugs:
+            recs = sorted(get(attack, slug), key=lambda r: r.sample_id)
+            attacks[attack][slug] = [r.to_dict() for r in recs]
+            timing[attack] += sum(r.extra.get("seconds", 0.0) for r in recs)
+            if not recs:
+                continue
+            summary[attack][slug] = {
+                "n": len(recs), "mean_abs_degradation": fmean(r.abs_degradation for r in recs),
+                "mean_rel_degradation": fmean(r.rel_degradation for r in recs),
+                "success_rate": fmean(float(r.success) for r in recs), "mean_queries": fmean(r.queries for r in recs),
+                "mean_original_nll": fmean(r.original_nll for r in recs),
+                "mean_attacked_nll": fmean(r.attacked_nll for r in recs)}
+            if attack == "injection":
+                summary[attack][slug]["injection_success_rate"] = fmean(
+                    float(bool(r.extra.get("obeyed"))) for r in recs)
+    transfer, transfer_records = {}, []
+    for kind in TRANSFER_ATTACKS:
+        matrix = {}
+        for source in slugs:
+            matrix[source] = {}
+            for target in slugs:
+                recs = get(kind if source == target else transfer_name(kind, source, target), target)
+                matrix[source][target] = fmean(r.abs_degradation for r in recs) if recs else None
+                if source != target:
+                    transfer_records += [r.to_dict() for r in recs]
+        transfer[kind] = matrix
+    return {"schema_version": SCHEMA_VERSION, "models": list(slugs), "software": software_versions(),
+            "samples": {k: [r.id for r in v] for k, v in samples.items()}, "attacks": attacks,
+            "summary": summary, "transfer": transfer, "transfer_records": transfer_records,
+            "universal_triggers": {s: {"text": t["text"], "ids": t["ids"]} for s, t in triggers.items()},
+            "timing_s": timing, "config": config, "clean": clean}
 
 
 def load_results(path: Path) -> dict[str, Any]:
@@ -78,6 +142,10 @@ def load_results(path: Path) -> dict[str, Any]:
     if data["schema_version"] > SCHEMA_VERSION:
         raise UserError(f"{path}: schema_version {data['schema_version']} is newer than this mono-s2s understands "
                         f"({SCHEMA_VERSION}); upgrade mono-s2s")
+    if data["schema_version"] < SCHEMA_VERSION:
+        raise UserError(f"{path}: schema_version {data['schema_version']} was written by an older mono-s2s (its "
+                        f"'degradation' field was relative); run 'mono-s2s attack' with the same --out to rebuild "
+                        f"it from attack_records.jsonl (nothing is attacked again)")
     models = data.get("models")
     _check(path, models, "models", list, "a list of model names")
     if not models or not all(isinstance(m, str) for m in models):
@@ -94,7 +162,7 @@ def load_results(path: Path) -> dict[str, Any]:
                 for name in RECORD_FIELDS:
                     if name not in r:
                         raise UserError(f"{path}: field 'attacks.{attack}.{model}[{i}].{name}' is missing")
-                for name in ("abs_degradation", "original_nll", "attacked_nll"):
+                for name in ("abs_degradation", "rel_degradation", "original_nll", "attacked_nll"):
                     if not isinstance(r[name], (int, float)) or isinstance(r[name], bool):
                         raise UserError(f"{path}: field 'attacks.{attack}.{model}[{i}].{name}' must be a number")
     clean = data.get("clean")

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mono_s2s.attacks import ATTACKS
 from mono_s2s.figures import analysis_figure, save_figure
 
-ATTACKS = ("hotflip", "universal", "nes", "injection", "ood")
 PANELS = ("mean_degradation", "improvement", "distributions", "perplexity", "ecdf", "heatmap", "clean", "transfer")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

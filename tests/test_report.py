@@ -14,8 +14,8 @@ from mono_s2s import analysis, report
 from mono_s2s.attacks.common import AttackRecord
 from mono_s2s.cli import main
 from mono_s2s.errors import UserError
-from mono_s2s.results import RESULTS_FILE, SCHEMA_VERSION, load_results, record_for_file
-from mono_s2s.tracking import ATTACKS
+from mono_s2s.results import RESULTS_FILE, SCHEMA_VERSION, load_results
+from mono_s2s.attacks import ATTACKS
 
 N = 12
 
@@ -32,9 +32,9 @@ def _results(seed: int = 0, mono_shift: float = 0.3, hotflip_baseline: float | N
             base = np.full(N, hotflip_baseline) + rng.normal(0, 1e-5, size=N)
         for slug, degr in (("nonmono", base), ("mono", base - mono_shift * (k % 2) + rng.normal(0, 0.05, N))):
             clean = 1.0 if slug == "nonmono" else 2.0
-            attacks[attack][slug] = [record_for_file(AttackRecord(
+            attacks[attack][slug] = [AttackRecord(
                 attack=attack, model=slug, sample_id=i, original_nll=clean, attacked_nll=clean + float(d),
-                success=bool(d / clean >= 0.1), queries=3, perturbed_text="x", extra={"avg_grad_norm": 1.0}))
+                success=bool(d / clean >= 0.1), queries=3, perturbed_text="x", extra={"avg_grad_norm": 1.0}).to_dict()
                 for i, d in zip(ids, degr)]
     clean_ids = [f"test-{i:03d}" for i in range(40)]
     clean = {"nonmono": {"ids": clean_ids, **{m: rng.uniform(0.5, 0.8, 40).tolist() for m in analysis.ROUGE}},
@@ -122,6 +122,8 @@ def test_build_writes_every_output_and_report_verb_rebuilds(tmp_path, capsys):
     (lambda p: p.write_text(json.dumps({**_results(), "attacks": {
         **_results()["attacks"], "nes": {"nonmono": []}}})), "'attacks.nes.mono'"),
     (lambda p: p.write_text(json.dumps(_drop_field(_results()))), "'attacks.ood.mono[2].abs_degradation'"),
+    (lambda p: p.write_text(json.dumps({**_results(), "schema_version": 1})), "schema_version 1 was written by an "
+                                                                                 "older mono-s2s"),
 ])
 def test_bad_results_file_is_one_line_and_keeps_earlier_outputs(tmp_path, capsys, damage, message):
     _write(tmp_path, _results())

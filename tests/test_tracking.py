@@ -15,6 +15,7 @@ import pytest
 
 from mono_s2s import tracking as tr
 from mono_s2s.config import TrackArgs
+from mono_s2s.tracking.read import _fold_media
 
 FAKE_KEY = "fakekey" + "0123456789abcdef" * 2 + "0"  # 40 chars, the shape of a real key
 
@@ -139,7 +140,7 @@ def test_training_run_logs_every_contract_key(tmp_path, capsys):
     expected = {*tr.TRAIN_BATCH_KEYS, *tr.TRAIN_EPOCH_KEYS, *tr.VAL_KEYS, *tr.EPOCH_KEYS,
                 tr.VAL_SAMPLES_TABLE, tr.TRAINING_SAMPLES_TABLE}
     assert expected <= run["history_keys"], sorted(expected - run["history_keys"])
-    rows = {r["history"]["step"].get("num", 0): tr._fold_media(r["history"]["item"])
+    rows = {r["history"]["step"].get("num", 0): _fold_media(r["history"]["item"])
             for r in run["records"] if r["type"] == "history"}
     assert sorted(rows) == [0, 1, 2, 3]
     assert {tr.VAL_SAMPLES_TABLE, tr.TRAINING_SAMPLES_TABLE, "val/loss"} <= set(rows[2])  # tables join the epoch row

@@ -4,9 +4,14 @@ The adversarial phase of an experiment: load each variant's best checkpoint,
 pick the samples once (seeded) so the models can be paired by sample id, run the
 five attacks, measure transfer (triggers found on one model, evaluated on the
 other), generate summaries before and after each attack for ROUGE-L, and log
-the seed guide's third wandb run. Every finished (attack, model, sample) record
-is appended to ``results/attack_records.jsonl`` at once, so an interrupted phase
-resumes without redoing finished samples.
+the per-sample and per-attack keys of the seed guide's third wandb run. Every
+finished (attack, model, sample) record is appended to
+``results/attack_records.jsonl`` at once, so an interrupted phase resumes
+without redoing finished samples.
+
+The pipeline calls :func:`prepare_phase`, opens the adversarial wandb run, then
+:func:`run_attacks`, and hands the results it returns to the report (data flows
+one way: this module never calls the analysis).
 """
 
 from __future__ import annotations
@@ -15,16 +20,18 @@ import functools
 import json
 import random
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from statistics import fmean
 from typing import Callable
 
 from mono_s2s import tracking
+from mono_s2s.attacks import ATTACKS, transfer_name
 from mono_s2s.attacks.common import AttackRecord, Objective
 from mono_s2s.config import VARIANT_SLUGS, ExperimentConfig
 from mono_s2s.data.records import Record
 from mono_s2s.errors import UserError
-from mono_s2s.results import RESULTS_FILE, SCHEMA_VERSION, record_for_file, software_versions
+from mono_s2s.results import build_results
 
 RECORDS_FILE = "attack_records.jsonl"
 TRIGGERS_FILE = "universal_triggers.json"
@@ -150,7 +157,8 @@ def attack_device():
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def _load_models(cfg: ExperimentConfig, out: Path) -> dict[str, tuple]:
+def load_models(cfg: ExperimentConfig, out: Path) -> dict[str, tuple]:
+    """``{slug: (model, tokenizer)}``: each variant's best checkpoint, on :func:`attack_device`."""
     from mono_s2s.checkpoint import load_checkpoint
 
     device = attack_device()
@@ -159,6 +167,29 @@ def _load_models(cfg: ExperimentConfig, out: Path) -> dict[str, tuple]:
         model, tokenizer, _ = load_checkpoint(best)
         models[slug] = (model.to(device), tokenizer)
     return models
+
+
+@dataclass
+class Phase:
+    """What the attack phase works on, fixed before its wandb run opens: samples, models, the run's config."""
+
+    samples: dict[str, list[Record]]
+    models: dict[str, tuple]  # slug -> (model, tokenizer)
+    config: dict  # the experiment config plus the checkpoints attacked and the sample ids (wandb, results file)
+
+
+def prepare_phase(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Path) -> Phase:
+    """Pick the samples, load the models and check that earlier records (if any) were made with these settings.
+
+    Every refusal (no trained model, too few samples, other attack settings) happens
+    here, before anything is attacked or a wandb run is opened.
+    """
+    samples = select_samples(corpus, cfg.attacks)
+    models = load_models(cfg, out)
+    _same_attack_settings(cfg, out / "results")
+    config = {**cfg.to_dict(), "checkpoints": {s: str(out / "checkpoints" / s / "best") for s in models},
+              "samples": {k: [r.id for r in v] for k, v in samples.items()}}
+    return Phase(samples, models, config)
 
 
 def _fill_rouge(store: RecordStore, models: dict[str, tuple], samples: dict[str, Record], cfg: ExperimentConfig,
@@ -170,18 +201,14 @@ def _fill_rouge(store: RecordStore, models: dict[str, tuple], samples: dict[str,
     """
     from mono_s2s.attacks.injection import injection_obeyed
     from mono_s2s.evaluate import rouge_scores
-    from mono_s2s.generate import summarize
+    from mono_s2s.generate import summarize_with
 
-    t, d = cfg.train, cfg.data
     for slug, (model, tok) in models.items():
         todo = [r for r in store.records if r.model == slug and r.attacked_rougeL is None]
         if not todo:
             continue
         texts = sorted({r.perturbed_text for r in todo} | {samples[r.sample_id].source for r in todo})
-        gen = summarize(model, tok, [d.source_prefix + x for x in texts], max_source_tokens=d.max_source_tokens,
-                        max_new_tokens=d.max_summary_tokens, num_beams=t.num_beams,
-                        no_repeat_ngram_size=t.no_repeat_ngram_size, length_penalty=t.length_penalty,
-                        progress=progress, desc=f"summaries {slug}")
+        gen = summarize_with(model, tok, texts, cfg, progress=progress, desc=f"summaries {slug}")
         out = dict(zip(texts, gen))
         for r in todo:
             sample = samples[r.sample_id]
@@ -193,11 +220,12 @@ def _fill_rouge(store: RecordStore, models: dict[str, tuple], samples: dict[str,
     store.rewrite()
 
 
-def run_attacks(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Path, progress: bool = True):
-    """All attacks on all trained variants, then the analysis, in the adversarial wandb run.
+def run_attacks(cfg: ExperimentConfig, phase: Phase, out: Path, tracker, progress: bool = True) -> dict:
+    """All attacks on all trained variants, logged to ``tracker`` (the adversarial wandb run).
 
-    Writes ``results/adversarial_results.json`` (and the report's files);
-    returns ``(results, report)``.
+    Records stream to ``results/attack_records.jsonl`` as samples finish. Returns
+    the results (:func:`mono_s2s.results.build_results`); the analysis and the
+    results file are the report's (the pipeline passes the results on).
     """
     from mono_s2s.attacks.common import evaluate_triggers_per_sample
     from mono_s2s.attacks.hotflip import hotflip_attack
@@ -207,73 +235,61 @@ def run_attacks(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Pat
     from mono_s2s.attacks.universal import evaluate_trigger, learn_universal_trigger
     from mono_s2s.checkpoint import write_text_atomically
 
-    args, d = cfg.attacks, cfg.data
+    args, d, samples, models = cfg.attacks, cfg.data, phase.samples, phase.models
     results_dir = out / "results"
-    samples = select_samples(corpus, args)
-    models = _load_models(cfg, out)
     slugs = list(models)
     objectives = {slug: Objective(m, tok, d.max_source_tokens, d.max_summary_tokens, d.source_prefix)
                   for slug, (m, tok) in models.items()}
-    _same_attack_settings(cfg, results_dir)
     store = RecordStore(results_dir / RECORDS_FILE)
     triggers_file = results_dir / TRIGGERS_FILE
     triggers = json.loads(triggers_file.read_text()) if triggers_file.is_file() else {}
-    config = {**cfg.to_dict(), "checkpoints": {s: str(out / "checkpoints" / s / "best") for s in slugs},
-              "samples": {k: [r.id for r in v] for k, v in samples.items()}}
 
     each = functools.partial(_each_sample, progress=progress)
-    with tracking.Tracker(cfg.tracking, "adversarial", None, config=config, out_dir=out) as tracker:
-        # HotFlip's per-iteration keys are logged from each finished record (as each sample ends), so
-        # a resumed phase also logs the samples finished before the interruption: their records are on
-        # disk, but the wandb run they were first logged in was cut short.
-        for record in store.records:
-            if record.attack == "hotflip":
-                _log_hotflip_iterations(tracker, record)
+    # HotFlip's per-iteration keys are logged from each finished record (as each sample ends), so
+    # a resumed phase also logs the samples finished before the interruption: their records are on
+    # disk, but the wandb run they were first logged in was cut short.
+    for record in store.records:
+        if record.attack == "hotflip":
+            _log_hotflip_iterations(tracker, record)
 
-        def hotflip_one(obj, slug, ss):
-            recs = hotflip_attack(obj, ss, args, slug, progress=False)
-            for record in recs:
-                _log_hotflip_iterations(tracker, record)
-            return recs
+    def hotflip_one(obj, slug, ss):
+        recs = hotflip_attack(obj, ss, args, slug, progress=False)
+        for record in recs:
+            _log_hotflip_iterations(tracker, record)
+        return recs
 
-        for slug, obj in objectives.items():
-            each(store, "hotflip", slug, samples["hotflip"], lambda ss, i: hotflip_one(obj, slug, ss))
-            if slug not in triggers:
-                start = time.perf_counter()
-                ids, history = learn_universal_trigger(obj, samples["universal_train"], args, progress=progress)
-                triggers[slug] = {"ids": ids, "text": obj.decode(ids), "history": history,
-                                  "seconds": time.perf_counter() - start}
-                write_text_atomically(triggers_file, json.dumps(triggers, indent=1))
-            each(store, "universal", slug, samples["universal"],
-                 lambda ss, i: evaluate_trigger(obj, ss, triggers[slug]["ids"], args, slug))
-            each(store, "nes", slug, samples["nes"], lambda ss, i: nes_attack(obj, ss, args, slug, progress=False))
-            each(store, "injection", slug, samples["injection"],
-                 lambda ss, i: injection_attack(obj, ss, args, slug, progress=False))
-            each(store, "ood", slug, samples["ood"], lambda ss, i: ood_attack(obj, ss, args, slug, progress=False))
+    for slug, obj in objectives.items():
+        each(store, "hotflip", slug, samples["hotflip"], lambda ss, i: hotflip_one(obj, slug, ss))
+        if slug not in triggers:
+            start = time.perf_counter()
+            ids, history = learn_universal_trigger(obj, samples["universal_train"], args, progress=progress)
+            triggers[slug] = {"ids": ids, "text": obj.decode(ids), "history": history,
+                              "seconds": time.perf_counter() - start}
+            write_text_atomically(triggers_file, json.dumps(triggers, indent=1))
+        each(store, "universal", slug, samples["universal"],
+             lambda ss, i: evaluate_trigger(obj, ss, triggers[slug]["ids"], args, slug))
+        each(store, "nes", slug, samples["nes"], lambda ss, i: nes_attack(obj, ss, args, slug, progress=False))
+        each(store, "injection", slug, samples["injection"],
+             lambda ss, i: injection_attack(obj, ss, args, slug, progress=False))
+        each(store, "ood", slug, samples["ood"], lambda ss, i: ood_attack(obj, ss, args, slug, progress=False))
 
-        # Transfer: triggers found on one model, evaluated on another. A model that resists its own
-        # gradients but not transferred triggers shows gradient masking, not robustness.
-        for source in slugs:
-            hot = {r.sample_id: r.extra["trigger_ids"] for r in store.get("hotflip", source).values()}
-            for target in slugs:
-                if target == source:
-                    continue
-                hot_name, uni_name = f"hotflip_transfer:{source}->{target}", f"universal_transfer:{source}->{target}"
-                each(store, hot_name, target, samples["hotflip"], lambda ss, i: evaluate_triggers_per_sample(
-                    objectives[target], ss, hot, args, target, hot_name))
-                each(store, uni_name, target, samples["universal"], lambda ss, i: evaluate_trigger(
-                    objectives[target], ss, triggers[source]["ids"], args, target, uni_name))
+    # Transfer: triggers found on one model, evaluated on another. A model that resists its own
+    # gradients but not transferred triggers shows gradient masking, not robustness.
+    for source in slugs:
+        hot = {r.sample_id: r.extra["trigger_ids"] for r in store.get("hotflip", source).values()}
+        for target in slugs:
+            if target == source:
+                continue
+            hot_name, uni_name = transfer_name("hotflip", source, target), transfer_name("universal", source, target)
+            each(store, hot_name, target, samples["hotflip"], lambda ss, i: evaluate_triggers_per_sample(
+                objectives[target], ss, hot, args, target, hot_name))
+            each(store, uni_name, target, samples["universal"], lambda ss, i: evaluate_trigger(
+                objectives[target], ss, triggers[source]["ids"], args, target, uni_name))
 
-        _fill_rouge(store, models, {r.id: r for v in samples.values() for r in v}, cfg, progress)
-        results = _summarise(store, slugs, triggers, samples)
-        _log_adversarial(tracker, store, slugs, results)
-        results.update(config=config, clean=_clean_scores(out, slugs))
-        write_text_atomically(results_dir / RESULTS_FILE, json.dumps(results, indent=1))
-        # The analysis goes into this same wandb run (the guide's final/* keys).
-        from mono_s2s.report import build
-
-        report = build(out, tracker=tracker, quiet=True, n_seeds=cfg.seeds)
-    return results, report
+    _fill_rouge(store, models, {r.id: r for v in samples.values() for r in v}, cfg, progress)
+    results = build_results(store.records, slugs, triggers, samples, phase.config, _clean_scores(out, slugs))
+    _log_adversarial(tracker, store, slugs, results)
+    return results
 
 
 def _log_hotflip_iterations(tracker, record: AttackRecord) -> None:
@@ -301,70 +317,31 @@ def _clean_scores(out: Path, slugs: list[str]) -> dict[str, dict[str, list]]:
     return clean
 
 
-def _summarise(store: RecordStore, slugs: list[str], triggers: dict, samples: dict) -> dict:
-    """The results file's attack sections: records per attack and model, their means, the transfer matrices."""
-    attacks: dict[str, dict] = {}
-    summary: dict[str, dict] = {}
-    # Wall time of each attack, all models: the seconds its records took (plus learning the universal
-    # triggers), whichever run made them -- a resumed run reports the work, not the resume.
-    timing = {attack: 0.0 for attack in tracking.ATTACKS}
-    timing["universal"] = sum(t.get("seconds", 0.0) for s, t in triggers.items() if s in slugs)
-    for attack in tracking.ATTACKS:
-        attacks[attack], summary[attack] = {}, {}
-        for slug in slugs:
-            recs = sorted(store.get(attack, slug).values(), key=lambda r: r.sample_id)
-            attacks[attack][slug] = [record_for_file(r) for r in recs]
-            timing[attack] += sum(r.extra.get("seconds", 0.0) for r in recs)
-            if not recs:
-                continue
-            summary[attack][slug] = {
-                "n": len(recs), "mean_abs_degradation": fmean(r.abs_degradation for r in recs),
-                "mean_rel_degradation": fmean(r.rel_degradation for r in recs),
-                "success_rate": fmean(float(r.success) for r in recs), "mean_queries": fmean(r.queries for r in recs),
-                "mean_original_nll": fmean(r.original_nll for r in recs),
-                "mean_attacked_nll": fmean(r.attacked_nll for r in recs)}
-            if attack == "injection":
-                summary[attack][slug]["injection_success_rate"] = fmean(
-                    float(bool(r.extra.get("obeyed"))) for r in recs)
-    transfer, transfer_records = {}, []
-    for kind in ("hotflip", "universal"):
-        matrix = {}
-        for source in slugs:
-            matrix[source] = {}
-            for target in slugs:
-                name = kind if source == target else f"{kind}_transfer:{source}->{target}"
-                recs = list(store.get(name, target).values())
-                matrix[source][target] = fmean(r.abs_degradation for r in recs) if recs else None
-                if source != target:
-                    transfer_records += [record_for_file(r) for r in recs]
-        transfer[kind] = matrix
-    return {"schema_version": SCHEMA_VERSION, "models": list(slugs), "software": software_versions(),
-            "samples": {k: [r.id for r in v] for k, v in samples.items()}, "attacks": attacks,
-            "summary": summary, "transfer": transfer, "transfer_records": transfer_records,
-            "universal_triggers": {s: {"text": t["text"], "ids": t["ids"]} for s, t in triggers.items()},
-            "timing_s": timing}
+def _sample_value(record: AttackRecord, name: str) -> float:
+    """A per-sample wandb value of a record: the absolute degradation, the queries, or an attack's own extra."""
+    if name == "degradation":
+        return record.abs_degradation
+    if name == "queries":
+        return record.queries
+    return record.extra[name]
 
 
 def _log_adversarial(tracker, store: RecordStore, slugs: list[str], results: dict) -> None:
     """The guide's per-sample comparisons (HotFlip's pattern for every attack), summaries and tables."""
-    pair = [s for s in ("nonmono", "mono") if s in slugs]
-    for attack in tracking.ATTACKS:
+    pair = [s for s in tracking.SEED_SLUGS if s in slugs]
+    for attack in ATTACKS:
         by_model = {slug: store.get(attack, slug) for slug in slugs}
         ids = [i for i in by_model[slugs[0]] if all(i in by_model[s] for s in slugs)]
+        names = tracking.sample_value_names(attack)
         rows = []
         for idx, sid in enumerate(ids):
-            metrics = {tracking.attack_key(attack, "sample_idx"): idx}
+            metrics = {tracking.sample_idx_key(attack): idx}
             for slug in slugs:
                 r = by_model[slug][sid]
-                metrics[tracking.attack_model_key(attack, slug, "degradation")] = r.abs_degradation
-                if attack == "hotflip":
-                    metrics[tracking.attack_model_key(attack, slug, "avg_grad_norm")] = r.extra["avg_grad_norm"]
-                    metrics[tracking.attack_model_key(attack, slug, "loss_improvement")] = r.extra["loss_improvement"]
-                if attack == "nes":
-                    metrics[tracking.attack_model_key(attack, slug, "queries")] = r.queries
+                metrics.update(zip(tracking.model_sample_keys(attack, slug), (_sample_value(r, n) for n in names)))
             if len(pair) == 2:
                 a, b = by_model[pair[0]][sid], by_model[pair[1]][sid]
-                metrics[tracking.attack_key(attack, "robustness_delta")] = a.abs_degradation - b.abs_degradation
+                metrics[tracking.robustness_delta_key(attack)] = a.abs_degradation - b.abs_degradation
                 if attack == "hotflip":
                     mono_norm = b.extra["avg_grad_norm"]
                     metrics[tracking.HOTFLIP_GRAD_NORM_RATIO] = (a.extra["avg_grad_norm"] / mono_norm
@@ -374,21 +351,20 @@ def _log_adversarial(tracker, store: RecordStore, slugs: list[str], results: dic
                         + [by_model[s][sid].trigger or "" for s in slugs])
         if rows:
             cols = ["sample_id"] + [f"{s}_degradation" for s in slugs] + [f"{s}_trigger" for s in slugs]
-            key = tracking.HOTFLIP_DETAILED_TABLE if attack == "hotflip" else tracking.attack_key(attack, "samples")
-            tracker.log_table(key, cols, rows)
+            tracker.log_table(tracking.samples_table_key(attack), cols, rows)
         summary = {}
         for slug, stats in results["summary"][attack].items():
             for name, value in stats.items():
-                summary[tracking.attack_key(attack, f"summary_{slug}_{name}")] = value
+                summary[tracking.attack_summary_key(attack, slug, name)] = value
         if attack == "hotflip":
             for slug in slugs:
                 recs = list(by_model[slug].values())
-                for name in ("avg_grad_norm", "loss_improvement", "avg_tokens_changed"):
+                for name in tracking.HOTFLIP_SUMMARY_EXTRAS:
                     if recs:
-                        summary[tracking.hotflip_summary_key(f"{slug}_{name}")] = fmean(r.extra[name] for r in recs)
+                        summary[tracking.attack_summary_key(attack, slug, name)] = fmean(r.extra[name] for r in recs)
         tracker.log(summary)
-    tracker.summary({"transfer": results["transfer"], "universal_triggers": {
-        s: t["text"] for s, t in results["universal_triggers"].items()}, "attack_timing_s": results["timing_s"]})
+    tracker.summary({tracking.TRANSFER: results["transfer"], tracking.UNIVERSAL_TRIGGERS: {
+        s: t["text"] for s, t in results["universal_triggers"].items()}, tracking.ATTACK_TIMING: results["timing_s"]})
 
 
 def print_results(results: dict) -> None:

@@ -1,9 +1,4 @@
-"""Weights & Biases tracking: the only module of the package that imports wandb.
-
-Metric names, run names, tags and the project name are a contract with the
-original project's W&B guide (``WANDB_GUIDE.md``): dashboards and queries
-written against the seed's runs must keep working on ours. They are defined
-once, here, and every other module logs through these constants.
+"""The wandb run wrapper: :class:`Tracker`, modes, sweeps. With :mod:`.read`, the only code that imports wandb.
 
 A :class:`Tracker` wraps one wandb run. Modes (``TrackArgs.mode``):
 
@@ -23,192 +18,25 @@ Only rank 0 of a distributed launch tracks; the other ranks are ``disabled``.
 Tracking must never stop an experiment: if wandb cannot start, or fails later,
 we print one warning line to stderr and carry on with tracking off.
 
-Departures from the seed notebook:
-
-* The seed logged through the global ``wandb.log``; we hold the run object
-  (``reinit="create_new"``) so two trackers cannot write into each other's run.
-* The seed's per-sample keys compare exactly two models (``nonmono``/``mono``);
-  the key helpers take the model slugs, so a third variant (``softplus_gate``)
-  gets keys of the same shape without changing the two contract names.
+Departure from the seed notebook: the seed logged through the global
+``wandb.log``; we hold the run object (``reinit="create_new"``) so two trackers
+cannot write into each other's run. The names the runs carry are in :mod:`.keys`.
 """
 
 from __future__ import annotations
 
 import configparser
 import contextlib
-import datetime as _dt
-import importlib.util
-import json
 import netrc
 import os
 import re
-import shutil
-import subprocess
 import sys
 from pathlib import Path
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from mono_s2s.config import TrackArgs
-
-# --------------------------------------------------------------------------
-# The contract: project, tags, metric names (exact strings from WANDB_GUIDE.md)
-# --------------------------------------------------------------------------
-
-PROJECT = "mono-s2s-adversarial-robustness"
-
-# Logged every batch.
-TRAIN_BATCH_KEYS = (
-    "train/batch_loss",
-    "train/learning_rate",
-    "train/teacher_forcing_ratio",
-    "train/used_teacher_forcing",
-    "train/used_noise",
-    "train/batch_time",
-    "train/grad_norm",  # before clipping
-    "train/grad_norm_clipped",
-    "train/epoch",
-    "train/batch",
-)
-# Logged once per epoch.
-TRAIN_EPOCH_KEYS = (
-    "train/epoch_loss",
-    "train/epoch_perplexity",
-    "train/epoch_time",
-    "train/batches_per_second",
-    "train/avg_grad_norm",
-    "train/max_grad_norm",
-    "train/min_batch_loss",
-    "train/max_batch_loss",
-    "train/std_batch_loss",
-)
-VAL_KEYS = ("val/loss", "val/perplexity", "val/eval_time", "val/min_loss", "val/max_loss", "val/std_loss")
-EPOCH_KEYS = ("epoch", "best_val_loss", "patience_counter", "is_best_epoch")
-VAL_SAMPLES_TABLE = "val/samples"
-TRAINING_SAMPLES_TABLE = "training_samples"
-
-# HotFlip, per sample, comparing the two models of the seed.
-HOTFLIP_SAMPLE_IDX = "hotflip/sample_idx"
-HOTFLIP_ROBUSTNESS_DELTA = "hotflip/robustness_delta"
-HOTFLIP_GRAD_NORM_RATIO = "hotflip/grad_norm_ratio"  # nonmono / mono
-HOTFLIP_DETAILED_TABLE = "hotflip/detailed_comparison"
-HOTFLIP_SUMMARY_PREFIX = "hotflip/summary_"
-
-# Final analysis tables and text.
-FINAL_SUMMARY_TABLE = "final/comprehensive_summary"
-FINAL_GRADIENT_TABLE = "final/attack_comparison_with_gradients"
-KEY_FINDINGS = "key_findings"
-OVERALL_IMPROVEMENT = "overall_robustness_improvement_pct"
-OVERALL_P_VALUE = "overall_p_value"
-OVERALL_SIGNIFICANT = "overall_statistically_significant"
-# The guide names the headline number both ``overall_robustness_improvement_pct``
-# (run summary) and ``final/overall_robustness_improvement_pct`` (metrics to
-# watch); writers should set both so either query finds it.
-FINAL_OVERALL_IMPROVEMENT = "final/overall_robustness_improvement_pct"
-
-SEED_SLUGS = ("nonmono", "mono")  # the two models the seed compares
-
-
-def hotflip_iteration_keys(model_slug: str) -> tuple[str, str, str, str]:
-    """Per-iteration HotFlip keys for one model: loss, grad norm, tokens changed, iteration."""
-    p = f"hotflip/{model_slug}/"
-    return (p + "iteration_loss", p + "iteration_grad_norm", p + "iteration_tokens_changed", p + "iteration")
-
-
-def hotflip_model_keys(model_slug: str) -> tuple[str, str, str]:
-    """Per-sample HotFlip keys for one model: degradation, avg grad norm, loss improvement."""
-    p = f"hotflip/{model_slug}_"
-    return (p + "degradation", p + "avg_grad_norm", p + "loss_improvement")
-
-
-def hotflip_sample_keys(slugs: Sequence[str] = SEED_SLUGS) -> tuple[str, ...]:
-    """Every per-sample HotFlip key: index, each model's keys, and the pairwise delta/ratio."""
-    keys = [HOTFLIP_SAMPLE_IDX]
-    for slug in slugs:
-        keys += hotflip_model_keys(slug)
-    return tuple(keys) + (HOTFLIP_ROBUSTNESS_DELTA, HOTFLIP_GRAD_NORM_RATIO)
-
-
-def hotflip_summary_key(name: str) -> str:
-    """``hotflip/summary_<name>``: an average over all attacked samples."""
-    return HOTFLIP_SUMMARY_PREFIX + name
-
-
-def final_keys(attack: str, slugs: Sequence[str] = SEED_SLUGS) -> tuple[str, ...]:
-    """Per-attack final keys: each model's mean, then improvement, p-value, significance."""
-    p = f"final/{attack}_"
-    return tuple(f"{p}{slug}_mean" for slug in slugs) + (p + "improvement_pct", p + "p_value", p + "significant")
-
-
-def overall_keys(slugs: Sequence[str] = SEED_SLUGS) -> tuple[str, ...]:
-    """Run-summary keys of the overall result."""
-    return ((OVERALL_IMPROVEMENT,) + tuple(f"overall_{slug}_degradation" for slug in slugs)
-            + (OVERALL_P_VALUE, OVERALL_SIGNIFICANT))
-
-
-HOTFLIP_SAMPLE_KEYS = hotflip_sample_keys()
-OVERALL_KEYS = overall_keys()
-
-BASE_TRAINING_TAGS = ("training", "seq2seq", "summarization")
-TRAINING_TAGS = {
-    "nonmono": ["training", "non-monotonic", "seq2seq", "summarization"],
-    "mono": ["training", "monotonic", "seq2seq", "summarization", "robustness"],
-}
-ADVERSARIAL_TAGS = ["adversarial", "robustness", "gradient-analysis", "attacks"]
-
-KINDS = ("training", "adversarial")
-
-
-def training_tags(slug: str) -> list[str]:
-    """The guide's tags for the seed's two models; other variants get the base tags plus their name."""
-    return list(TRAINING_TAGS.get(slug, [*BASE_TRAINING_TAGS, slug]))
-
-
-# --------------------------------------------------------------------------
-# Run naming and environment
-# --------------------------------------------------------------------------
-
-_COLAB_ENV_VARS = ("COLAB_RELEASE_TAG", "COLAB_BACKEND_VERSION", "COLAB_GPU")
-
-
-def detect_env() -> str:
-    """``"colab"`` inside Google Colab, else ``"local"`` (the ``{env}`` of the guide's run names)."""
-    if any(os.environ.get(v) for v in _COLAB_ENV_VARS) or "google.colab" in sys.modules:
-        return "colab"
-    try:
-        if importlib.util.find_spec("google.colab") is not None:
-            return "colab"
-    except (ImportError, ValueError):  # no "google" package at all
-        pass
-    return "local"
-
-
-def timestamp_now() -> str:
-    return _dt.datetime.now().strftime("%Y%m%d_%H%M%S")
-
-
-def run_name(kind: str, slug: str | None = None, env: str | None = None, timestamp: str | None = None) -> str:
-    """``{env}_{slug}_training_{timestamp}`` or ``{env}_adversarial_experiments_{timestamp}``."""
-    env = env or detect_env()
-    timestamp = timestamp or timestamp_now()
-    if kind == "training":
-        if not slug:
-            raise ValueError("a training run name needs the model slug (nonmono, mono, ...)")
-        return f"{env}_{slug}_training_{timestamp}"
-    if kind == "adversarial":
-        return f"{env}_adversarial_experiments_{timestamp}"
-    raise ValueError(f"unknown run kind {kind!r} (expected one of {', '.join(KINDS)})")
-
-
-def run_tags(kind: str, slug: str | None = None) -> list[str]:
-    if kind == "training":
-        if not slug:
-            raise ValueError("training tags need the model slug")
-        return training_tags(slug)
-    if kind == "adversarial":
-        return list(ADVERSARIAL_TAGS)
-    raise ValueError(f"unknown run kind {kind!r} (expected one of {', '.join(KINDS)})")
-
+from mono_s2s.tracking.keys import run_name, run_tags
 
 # --------------------------------------------------------------------------
 # Mode resolution: is the user logged in? (no network)
@@ -574,132 +402,5 @@ class Tracker:
         self.finish(exit_code=1 if exc_type is not None else None)
 
 
-# --------------------------------------------------------------------------
-# Reading a run back (tests, notebook)
-# --------------------------------------------------------------------------
-
-def _wandb_executable() -> str:
-    bin_dir = Path(sys.executable).parent
-    for name in ("wandb", "wandb.exe"):
-        if (bin_dir / name).is_file():
-            return str(bin_dir / name)
-    found = shutil.which("wandb")
-    if not found:
-        raise FileNotFoundError("the wandb command-line tool is not installed (next to python or on PATH)")
-    return found
-
-
-def _fold_media(item: dict) -> dict:
-    """wandb stores a media value (table, image) as flat ``KEY._type``, ``KEY.path``, ... entries;
-    fold them back under ``KEY`` so the keys read back are the keys that were logged."""
-    bases = {k[: -len("._type")] for k in item if k.endswith("._type")}
-    out: dict = {}
-    for k, v in item.items():
-        base = next((b for b in bases if k.startswith(b + ".")), None)
-        if base is None:
-            out[k] = v
-        else:
-            out.setdefault(base, {})[k[len(base) + 1:]] = v
-    return out
-
-
-def read_run(run_dir: Path) -> dict:
-    """Parse a run's ``.wandb`` log with ``wandb leet inspect --json``.
-
-    ``run_dir`` is a run folder (``.../offline-run-*``), its ``.wandb`` file, or a
-    ``wandb`` folder (its latest run). Returns ``history_keys`` (every key of every
-    history row, media folded to their logged key), ``summary`` and ``config`` (all
-    updates merged, wandb's internal ``_wandb`` entry dropped), ``tags``, ``name``,
-    ``project``, ``run_id``, ``job_type``, ``group``, ``sweep_id`` (set only on a sweep's
-    trial run), ``artifacts`` (name, type, files, metadata),
-    ``exit_code`` and the raw ``records``.
-    """
-    proc = subprocess.run([_wandb_executable(), "leet", "inspect", "--json", str(run_dir)],
-                          capture_output=True, text=True, timeout=120)
-    if proc.returncode != 0:
-        detail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise RuntimeError(f"wandb leet inspect failed for {run_dir}: {detail}")
-    records = [json.loads(line) for line in proc.stdout.splitlines() if line.strip().startswith("{")]
-    out: dict[str, Any] = {"history_keys": set(), "summary": {}, "config": {}, "tags": [], "name": None,
-                           "project": None, "run_id": None, "job_type": None, "group": None, "sweep_id": None,
-                           "artifacts": [], "exit_code": None,
-                           "records": records}
-    for rec in records:
-        kind = rec.get("type")
-        body = rec.get(kind) or {}
-        if kind == "run":
-            out["name"] = body.get("display_name")
-            out["tags"] = list(body.get("tags") or [])
-            out["project"] = body.get("project")
-            out["run_id"] = body.get("run_id")
-            out["job_type"] = body.get("job_type")
-            out["group"] = body.get("run_group")
-            out["sweep_id"] = body.get("sweep_id")
-            out["config"].update((body.get("config") or {}).get("update") or {})
-        elif kind == "config":
-            out["config"].update(body.get("update") or {})
-            for removed in body.get("remove") or []:
-                out["config"].pop(removed.get("key") if isinstance(removed, dict) else removed, None)
-        elif kind == "history":
-            out["history_keys"].update(_fold_media(body.get("item") or {}))
-        elif kind == "summary":
-            out["summary"].update(_fold_media(body.get("update") or {}))
-            for removed in body.get("remove") or []:
-                out["summary"].pop(removed.get("key") if isinstance(removed, dict) else removed, None)
-        elif kind == "artifact":
-            meta = body.get("metadata")
-            try:
-                meta = json.loads(meta) if isinstance(meta, str) else (meta or {})
-            except json.JSONDecodeError:
-                pass
-            files = [c.get("path") for c in (body.get("manifest") or {}).get("contents") or []]
-            out["artifacts"].append({"name": body.get("name"), "type": body.get("type"), "files": files,
-                                     "metadata": meta})
-        elif kind == "exit":
-            out["exit_code"] = body.get("exit_code", 0)
-    out["config"].pop("_wandb", None)
-    return out
-
-
-__all__ = [
-    "PROJECT", "TRAIN_BATCH_KEYS", "TRAIN_EPOCH_KEYS", "VAL_KEYS", "EPOCH_KEYS", "VAL_SAMPLES_TABLE",
-    "TRAINING_SAMPLES_TABLE", "HOTFLIP_SAMPLE_IDX", "HOTFLIP_ROBUSTNESS_DELTA", "HOTFLIP_GRAD_NORM_RATIO",
-    "HOTFLIP_DETAILED_TABLE", "HOTFLIP_SUMMARY_PREFIX", "HOTFLIP_SAMPLE_KEYS", "FINAL_SUMMARY_TABLE",
-    "FINAL_GRADIENT_TABLE", "KEY_FINDINGS", "OVERALL_IMPROVEMENT", "OVERALL_P_VALUE", "OVERALL_SIGNIFICANT",
-    "FINAL_OVERALL_IMPROVEMENT", "OVERALL_KEYS", "SEED_SLUGS", "TRAINING_TAGS", "ADVERSARIAL_TAGS",
-    "BASE_TRAINING_TAGS", "hotflip_iteration_keys", "hotflip_model_keys", "hotflip_sample_keys",
-    "hotflip_summary_key", "final_keys", "overall_keys", "training_tags", "run_tags", "detect_env",
-    "run_name", "is_logged_in", "resolve_mode", "Tracker", "read_run", "SWEEP_ENV_VARS", "sweep_role",
-    "hidden_sweep_env", "sweep_group",
-]
-
-
-def named(keys: Sequence[str], **values: Any) -> dict[str, Any]:
-    """``{key: value}`` for exactly ``keys``, each value passed by the key's last path part.
-
-    ``named(VAL_KEYS, loss=1.2, perplexity=3.3, ...)`` -> ``{"val/loss": 1.2, ...}``.
-    Writers use this instead of spelling metric strings, and a missing or extra
-    value is a bug caught at the first log call, not a silently absent chart.
-    """
-    out = {}
-    for key in keys:
-        short = key.rsplit("/", 1)[-1]
-        if short not in values:
-            raise KeyError(f"no value given for metric '{key}'")
-        out[key] = values.pop(short)
-    if values:
-        raise KeyError(f"values for unknown metrics: {sorted(values)}")
-    return out
-
-
-ATTACKS = ("hotflip", "universal", "nes", "injection", "ood")
-
-
-def attack_key(attack: str, name: str) -> str:
-    """``{attack}/{name}``: a per-attack key shared by the models (``sample_idx``, ``robustness_delta``, ...)."""
-    return f"{attack}/{name}"
-
-
-def attack_model_key(attack: str, slug: str, name: str) -> str:
-    """``{attack}/{slug}_{name}``: the HotFlip pattern of the guide, used by every attack."""
-    return f"{attack}/{slug}_{name}"
+__all__ = ["Tracker", "is_logged_in", "resolve_mode", "SWEEP_ENV_VARS", "sweep_role", "hidden_sweep_env",
+           "sweep_group"]
