@@ -30,7 +30,7 @@ def main() -> None:
     for name, d_model, d_ff, tokens in (("tiny", 64, 256, 32 * 160), ("paper", 384, 1536, 4 * 1000)):
         cfg = T5Config(d_model=d_model, d_ff=d_ff, feed_forward_proj="gated-silu", dropout_rate=0.0)
         modules = {"baseline": T5DenseGatedActDense(cfg), "softplus_gate": SoftplusGatedFFN(cfg),
-                   "monotonic": MonotonicGatedFFN(d_model, d_ff, 0.0)}
+                   "monotonic": MonotonicGatedFFN(cfg)}
         x = torch.randn(tokens, d_model)
         # Interleave the measurements so drifting machine load hits every variant alike.
         times = {k: [] for k in modules}

@@ -65,16 +65,21 @@ def swap_in(tmp: Path, path: Path) -> Path:
     return path
 
 
+def write_checkpoint_files(folder: Path, model, tokenizer, config=None) -> None:
+    """Model (safetensors), tokenizer and experiment config into ``folder``: what makes a checkpoint."""
+    from mono_s2s.config import save_yaml
+
+    model.save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+    if config is not None:
+        save_yaml(config, Path(folder) / CONFIG_FILE)
+
+
 def save_checkpoint(path: str | Path, model, tokenizer, config=None,
                     extra: Callable[[Path], None] | None = None) -> Path:
     """Write model, tokenizer, experiment config (and ``extra(dir)``, e.g. optimizer state) to ``path``."""
-    from mono_s2s.config import save_yaml
-
     def fill(tmp: Path) -> None:
-        model.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
-        if config is not None:
-            save_yaml(config, tmp / CONFIG_FILE)
+        write_checkpoint_files(tmp, model, tokenizer, config)
         if extra is not None:
             extra(tmp)
 

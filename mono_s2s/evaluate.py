@@ -3,7 +3,7 @@
 * :func:`rouge_scores` -- per-example ROUGE-1/2/L/Lsum F1 (Lin, 2004) from Google's
   ``rouge-score`` package, with its Porter stemmer.
 * :func:`clean_quality` -- generate summaries of the test records with the
-  evaluation settings of :class:`~mono_s2s.config.TrainArgs`, score them, and
+  experiment's generation settings, score them, and
   keep every per-example score next to its record id: models are compared
   example by example (paired), not by their means alone.
 """
@@ -16,7 +16,7 @@ from typing import Any, Sequence
 from rouge_score import rouge_scorer
 
 from mono_s2s.data.records import Record
-from mono_s2s.generate import summarize
+from mono_s2s.generate import summarize_with
 from mono_s2s.stats import mean_ci
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
@@ -50,30 +50,22 @@ def rouge_scores(predictions: Sequence[str], references: Sequence[str]) -> dict[
     return scores
 
 
-def clean_quality(model, tokenizer, records: Sequence[Record], train_args, data_args,
-                  progress: bool = True) -> dict[str, Any]:
-    """ROUGE of ``model``'s summaries of ``records`` (the first ``train_args.eval_samples`` if set).
+def clean_quality(model, tokenizer, records: Sequence[Record], cfg, progress: bool = True) -> dict[str, Any]:
+    """ROUGE of ``model``'s summaries of ``records`` (the first ``cfg.train.eval_samples`` if set).
 
-    Returns ``{metric: {"mean", "ci_low", "ci_high", "n"}}`` for each of
+    ``cfg`` is the ``ExperimentConfig``: generation follows its settings
+    (:func:`~mono_s2s.generate.summarize_with`). Returns
+    ``{metric: {"mean", "ci_low", "ci_high", "n"}}`` for each of
     :data:`ROUGE_TYPES` (95% percentile bootstrap interval of the mean F1),
     plus ``"predictions"``: ``[{"id", "source", "reference", "prediction"}, ...]``
     and ``"per_example"``: ``{metric: [F1, ...]}``, where entry ``i`` of every
     list belongs to ``predictions[i]["id"]``.
     """
     records = list(records)
-    if train_args.eval_samples is not None:
-        records = records[:train_args.eval_samples]  # the first N: the same examples for every model
-    predictions = summarize(
-        model, tokenizer, [data_args.source_prefix + r.source for r in records],
-        max_source_tokens=data_args.max_source_tokens,
-        max_new_tokens=data_args.max_summary_tokens,
-        num_beams=train_args.num_beams,
-        no_repeat_ngram_size=train_args.no_repeat_ngram_size,
-        length_penalty=train_args.length_penalty,
-        batch_size=train_args.eval_batch_size,
-        progress=progress,
-        desc="clean eval",
-    )
+    if cfg.train.eval_samples is not None:
+        records = records[:cfg.train.eval_samples]  # the first N: the same examples for every model
+    predictions = summarize_with(model, tokenizer, [r.source for r in records], cfg,
+                                 batch_size=cfg.train.eval_batch_size, progress=progress, desc="clean eval")
     per_example = rouge_scores(predictions, [r.summary for r in records])
     result: dict[str, Any] = {t: mean_ci(per_example[t]) for t in ROUGE_TYPES}
     result["predictions"] = [{"id": r.id, "source": r.source, "reference": r.summary, "prediction": p}

@@ -79,6 +79,23 @@ def summarize(
     return summaries  # type: ignore[return-value]
 
 
+def summarize_with(model, tokenizer, sources: Sequence[str], cfg, *, batch_size: int = 32, progress: bool = True,
+                   desc: str = "generate") -> list[str]:
+    """:func:`summarize` with an experiment's generation settings (``cfg``: an ``ExperimentConfig``).
+
+    The one place where the config becomes generation arguments: the source prefix
+    and truncation of ``cfg.data``, the beam search of ``cfg.train``. Clean
+    evaluation, the training run's sample tables and the attacks' before/after
+    summaries all decode through here, so they cannot drift apart. ``batch_size``
+    only changes speed.
+    """
+    d, t = cfg.data, cfg.train
+    return summarize(model, tokenizer, [d.source_prefix + s for s in sources], max_source_tokens=d.max_source_tokens,
+                     max_new_tokens=d.max_summary_tokens, num_beams=t.num_beams,
+                     no_repeat_ngram_size=t.no_repeat_ngram_size, length_penalty=t.length_penalty,
+                     batch_size=batch_size, progress=progress, desc=desc)
+
+
 def _pad_right(sequences: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``(input_ids, attention_mask)``, both (B, longest), padded on the right.
 

@@ -15,8 +15,8 @@ What it does, after the seed notebook, and where it departs from it:
   pools, so little compute is spent on padding (the seed padded to the maximum).
 * ``train/batch_loss`` is the optimised (label-smoothed) loss; perplexities and
   ``val/loss`` use the plain token NLL, the quantity the attacks measure.
-* Weight decay skips norms, biases and the monotone FFN's raw parameters: decay
-  on ``V`` (``W = softplus(V)``) would pull every weight toward ln 2, not toward 0.
+* Weight decay skips norms, biases and the monotone FFN's raw parameters; the
+  model decides which (``MonoS2SForConditionalGeneration.parameter_groups``).
 
 Checkpoints: ``latest`` (every ``save_every_steps`` optimizer steps and every
 epoch; model, optimizer, scheduler, RNG states and data position) and ``best``
@@ -28,7 +28,6 @@ checkpoint. This module never imports wandb: metrics go to a ``tracker``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import random
@@ -47,8 +46,9 @@ from tqdm.auto import tqdm
 from transformers import get_cosine_schedule_with_warmup
 
 from mono_s2s import tracking  # metric names only (wandb is imported lazily, inside Tracker)
-from mono_s2s.checkpoint import resolve, save_checkpoint, swap_in
-from mono_s2s.config import VARIANT_SLUGS, ExperimentConfig, save_yaml
+from mono_s2s.batching import collate
+from mono_s2s.checkpoint import CONFIG_FILE, resolve, save_checkpoint, swap_in, write_checkpoint_files
+from mono_s2s.config import VARIANT_SLUGS, ExperimentConfig, first_difference
 from mono_s2s.data.records import Record
 from mono_s2s.errors import UserError
 from mono_s2s.models import build_model, count_parameters
@@ -108,18 +108,6 @@ def bucketed_batches(lengths: list[int], batch_size: int, seed: int, epoch: int,
     return batches
 
 
-def collate(examples: list[dict[str, list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
-    """Pad to the longest example of the batch; labels padded with -100 (ignored by the loss)."""
-    src_len = max(len(e["input_ids"]) for e in examples)
-    tgt_len = max(len(e["labels"]) for e in examples)
-    input_ids = torch.full((len(examples), src_len), pad_id, dtype=torch.long)
-    labels = torch.full((len(examples), tgt_len), -100, dtype=torch.long)
-    for i, e in enumerate(examples):
-        input_ids[i, : len(e["input_ids"])] = torch.tensor(e["input_ids"])
-        labels[i, : len(e["labels"])] = torch.tensor(e["labels"])
-    return {"input_ids": input_ids, "attention_mask": (input_ids != pad_id).long(), "labels": labels}
-
-
 # --- the objective ----------------------------------------------------------------------------------------------
 
 
@@ -155,11 +143,38 @@ class _NoTracker:
         return lambda *args, **kwargs: None
 
 
-def settings_digest(cfg: ExperimentConfig, variant: str, seed: int) -> str:
-    """What must match for a checkpoint to be resumed: everything but tracking and attack settings."""
-    d = cfg.to_dict()
-    key = {k: d[k] for k in ("model", "data", "train")} | {"variant": variant, "seed": seed}
-    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+# Settings that only change speed, never the trained model or its scores: a checkpoint made with other
+# values of these is resumed and reused as it is. Every other model/data/train setting must match.
+SPEED_ONLY = frozenset({"model.variants", "train.eval_batch_size", "train.save_every_steps"})
+_TRAINED_WITH = ("model", "data", "train")  # the config sections a checkpoint depends on
+
+
+def check_reusable(checkpoint: Path, cfg: ExperimentConfig, variant: str, seed: int) -> None:
+    """The one rule for resuming or reusing a checkpoint: a ``UserError`` naming the first setting that differs.
+
+    ``checkpoint`` is a ``latest`` folder; its ``mono_s2s_config.yaml`` holds the
+    settings it was trained with, its trainer state the variant and seed. Called
+    by the pipeline before a run starts and by :class:`Trainer` before it resumes,
+    so both refuse exactly the same things with the same message.
+    """
+    import yaml
+
+    checkpoint = resolve(checkpoint)
+    saved = checkpoint / CONFIG_FILE
+    if not saved.is_file():
+        return
+    old = yaml.safe_load(saved.read_text(encoding="utf-8")) or {}
+    new = cfg.to_dict()
+    diff = first_difference({k: old.get(k) or {} for k in _TRAINED_WITH}, {k: new[k] for k in _TRAINED_WITH},
+                            SPEED_ONLY)
+    state = read_state(checkpoint) or {}
+    for key, now in (("variant", variant), ("seed", seed)):
+        if diff is None and key in state and state[key] != now:
+            diff = (key, state[key], now)
+    if diff:
+        key, was, now = diff
+        raise UserError(f"{checkpoint.parent}: the {variant} model there was trained with {key}={was!r}, not {now!r}; "
+                        "use another --out (results from different settings are never mixed)")
 
 
 def read_state(latest: Path) -> dict | None:
@@ -186,7 +201,6 @@ class Trainer:
         self.acc = accelerator or Accelerator(gradient_accumulation_steps=cfg.train.grad_accum_steps,
                                               cpu=not torch.cuda.is_available())
         self.progress = progress and self.acc.is_main_process
-        self.digest = settings_digest(cfg, variant, self.seed)
 
         set_seed(self.seed)
         model = build_model(cfg.model, variant, tokenizer, seed=self.seed)
@@ -207,11 +221,7 @@ class Trainer:
         self.steps_per_epoch = self.batches_per_epoch // self.args.grad_accum_steps
         total = self.steps_per_epoch * self.args.epochs
 
-        decay, no_decay = [], []
-        for name, p in model.named_parameters():
-            (no_decay if p.ndim < 2 or name.endswith("raw_weight") else decay).append(p)
-        optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": self.args.weight_decay},
-                                       {"params": no_decay, "weight_decay": 0.0}], lr=self.args.lr,
+        optimizer = torch.optim.AdamW(model.parameter_groups(self.args.weight_decay), lr=self.args.lr,
                                       betas=(self.args.adam_beta1, self.args.adam_beta2))
         # Stepped by hand once per optimizer step: accelerate's wrapper would step it once per process.
         self.scheduler = get_cosine_schedule_with_warmup(optimizer, int(self.args.warmup_ratio * total), total)
@@ -220,7 +230,7 @@ class Trainer:
 
         self.state = {"epoch": 0, "batch": 0, "global_step": 0, "best_val_loss": math.inf, "best_epoch": -1,
                       "patience_counter": 0, "finished": False, "stopped_early": False, "final_val_loss": math.nan,
-                      "train_time_s": 0.0, "digest": self.digest, "variant": variant, "seed": self.seed,
+                      "train_time_s": 0.0, "variant": variant, "seed": self.seed,
                       "wandb_run_id": None}
 
     # -- helpers ---------------------------------------------------------------------------------------------
@@ -276,14 +286,10 @@ class Trainer:
                               std_loss=float(np.std(losses)))
 
     def _sample_rows(self, records: list[Record], epoch: int, n: int = 4) -> list[list]:
-        from mono_s2s.generate import summarize
+        from mono_s2s.generate import summarize_with
 
         picked = records[:n]
-        preds = summarize(self.unwrapped, self.tokenizer, [self.cfg.data.source_prefix + r.source for r in picked],
-                          max_source_tokens=self.cfg.data.max_source_tokens,
-                          max_new_tokens=self.cfg.data.max_summary_tokens, num_beams=self.args.num_beams,
-                          no_repeat_ngram_size=self.args.no_repeat_ngram_size,
-                          length_penalty=self.args.length_penalty, progress=False)
+        preds = summarize_with(self.unwrapped, self.tokenizer, [r.source for r in picked], self.cfg, progress=False)
         self.model.train()
         return [[epoch, r.id, r.source, r.summary, p] for r, p in zip(picked, preds)]
 
@@ -297,9 +303,7 @@ class Trainer:
         self.acc.wait_for_everyone()
         self.acc.save_state(str(tmp / "training_state"))
         if self.acc.is_main_process:
-            self.unwrapped.save_pretrained(tmp, safe_serialization=True)
-            self.tokenizer.save_pretrained(tmp)
-            save_yaml(self.cfg, tmp / "mono_s2s_config.yaml")
+            write_checkpoint_files(tmp, self.unwrapped, self.tokenizer, self.cfg)
             (tmp / STATE_FILE).write_text(json.dumps(self.state, indent=2))
             swap_in(tmp, self.latest_dir)
         self.acc.wait_for_everyone()
@@ -312,9 +316,7 @@ class Trainer:
         state = read_state(self.latest_dir)
         if state is None:
             return False
-        if state.get("digest") != self.digest:
-            raise UserError(f"checkpoint {self.latest_dir} was trained with other settings (model/data/train or "
-                            f"seed differ); use another --out or delete that folder")
+        check_reusable(self.latest_dir, self.cfg, self.variant, self.seed)
         self.acc.load_state(str(self.latest_dir / "training_state"))
         self.state = state
         return True

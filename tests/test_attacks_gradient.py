@@ -14,7 +14,7 @@ import torch
 
 from mono_s2s.attacks.common import Objective, candidate_vocabulary, evaluate_triggers_per_sample
 from mono_s2s.attacks.hotflip import first_order_scores, hotflip_attack, neutral_token
-from mono_s2s.attacks.universal import evaluate_trigger, learn_universal_trigger, split_samples
+from mono_s2s.attacks.universal import evaluate_trigger, learn_universal_trigger
 from mono_s2s.config import AttackArgs, ModelConfig
 from mono_s2s.data.synthetic import generate_corpus
 from mono_s2s.models import build_model
@@ -174,6 +174,15 @@ def test_first_order_ranking_is_informative(obj, tok, corpus):
 # -- universal trigger ----------------------------------------------------------------------------------------
 
 
+def split_samples(samples: list, args) -> tuple[list, list]:
+    """The first ``universal_train_samples`` to learn on, the next ``universal_eval_samples`` held out.
+
+    (The runner learns on validation samples and evaluates on test samples; here one list stands in for both.)
+    """
+    n = args.universal_train_samples
+    return list(samples[:n]), list(samples[n:n + args.universal_eval_samples])
+
+
 def test_universal_trigger_learns_and_generalizes_api(obj, corpus):
     args = uni_args()
     train, held_out = split_samples(corpus["test"], args)
@@ -204,11 +213,6 @@ def test_universal_reproducible(obj, corpus):
     a, ha = learn_universal_trigger(obj, train, args, progress=False)
     b, hb = learn_universal_trigger(obj, train, args, progress=False)
     assert a == b and ha["loss"] == hb["loss"]
-
-
-def test_split_needs_held_out(corpus):
-    with pytest.raises(ValueError):
-        split_samples(corpus["test"][:4], uni_args())
 
 
 # -- transfer -------------------------------------------------------------------------------------------------

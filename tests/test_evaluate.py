@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from mono_s2s.config import DataArgs, TrainArgs
+from mono_s2s.config import DataArgs, ExperimentConfig, TrainArgs
 from mono_s2s.data.synthetic import generate_corpus
 from mono_s2s.evaluate import ROUGE_TYPES, clean_quality, rouge_scores, split_sentences
 from mono_s2s.generate import summarize
@@ -228,7 +228,7 @@ def test_clean_quality_caps_and_keeps_per_example_scores(model, tokenizer, corpu
     records = corpus["test"]
     train_args = TrainArgs(eval_samples=5, num_beams=2, eval_batch_size=2)
     data_args = DataArgs(max_source_tokens=64, max_summary_tokens=6)
-    result = clean_quality(model, tokenizer, records, train_args, data_args, progress=False)
+    result = clean_quality(model, tokenizer, records, ExperimentConfig(train=train_args, data=data_args), progress=False)
     assert [p["id"] for p in result["predictions"]] == [r.id for r in records[:5]]
     assert [p["reference"] for p in result["predictions"]] == [r.summary for r in records[:5]]
     for t in ROUGE_TYPES:

@@ -10,13 +10,19 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from mono_s2s.models import (MonoS2SForConditionalGeneration, MonotonicFFN, MonotonicGatedFFN, PositiveLinear,
-                             SoftplusGatedFFN, build_model, count_parameters)
+from mono_s2s.config import VARIANTS as CONFIG_VARIANTS
+from mono_s2s.errors import UserError
+from mono_s2s.models import (FFN_VARIANTS, MonoS2SForConditionalGeneration, MonotonicFFN, MonotonicGatedFFN,
+                             PositiveLinear, SoftplusGatedFFN, build_ffn, build_model, count_parameters)
 from mono_s2s.models.checks import check_model, check_monotone, jacobian_check, pairwise_check
 from transformers import T5Config, T5ForConditionalGeneration
 from transformers.models.t5.modeling_t5 import T5DenseGatedActDense
 
 VARIANTS = ("baseline", "softplus_gate", "monotonic")
+
+
+def _ffn_config(d_model: int, d_ff: int) -> T5Config:
+    return T5Config(d_model=d_model, d_ff=d_ff, dropout_rate=0.0, feed_forward_proj="gated-silu")
 
 
 def _models(cfg, tok):
@@ -95,7 +101,7 @@ class _SiluGateMutant(MonotonicGatedFFN):
 
 def test_checks_catch_a_forgotten_reparametrisation():
     torch.manual_seed(0)
-    ffn = MonotonicGatedFFN(16, 32, 0.0).eval()
+    ffn = MonotonicGatedFFN(_ffn_config(16, 32)).eval()
     ffn.wo = _SignedLinear(32, 16, bias=True)
     torch.nn.init.normal_(ffn.wo.raw_weight)
     assert not check_monotone(ffn, 16).monotone
@@ -103,7 +109,7 @@ def test_checks_catch_a_forgotten_reparametrisation():
 
 def test_checks_catch_a_silu_dip_with_positive_weights():
     torch.manual_seed(0)
-    ffn = _SiluGateMutant(16, 32, 0.0).eval()
+    ffn = _SiluGateMutant(_ffn_config(16, 32)).eval()
     violating, worst = pairwise_check(ffn, 16)
     negative, jmin = jacobian_check(ffn, 16)
     assert violating > 0 and worst < 0
@@ -152,3 +158,38 @@ def test_pretrained_t5_converted_to_monotone(tmp_path, tiny_model_cfg):
                        hf.encoder.block[0].layer[0].SelfAttention.q.weight)
     assert all(r.monotone for r in check_model(mono))
     assert not all(r.monotone for r in check_model(baseline))
+
+
+def test_the_ffn_registry_holds_every_configurable_variant_and_builds_one_per_call():
+    assert set(FFN_VARIANTS) == set(CONFIG_VARIANTS)
+    gated = _ffn_config(16, 32)
+    for name, variant in FFN_VARIANTS.items():
+        gated.ffn_variant = name
+        ffn = build_ffn(gated)
+        assert (ffn is None) == variant.hf_own
+        if ffn is not None:
+            assert type(ffn) is variant.gated and build_ffn(gated) is not ffn
+    plain = T5Config(d_model=16, d_ff=32, feed_forward_proj="relu", ffn_variant="monotonic")
+    assert isinstance(build_ffn(plain), MonotonicFFN)
+    plain.ffn_variant = "softplus_gate"
+    with pytest.raises(UserError, match="softplus_gate needs a gated T5 FFN.*'relu'"):
+        build_ffn(plain)
+    plain.ffn_variant = "nosuch"
+    with pytest.raises(UserError, match="unknown variant 'nosuch'"):
+        build_ffn(plain)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_weight_decay_is_chosen_by_module_type(tiny_model_cfg, fake_tokenizer, variant):
+    model = build_model(tiny_model_cfg, variant, fake_tokenizer, seed=0)
+    decay, no_decay = model.parameter_groups(0.01)
+    assert decay["weight_decay"] == 0.01 and no_decay["weight_decay"] == 0.0
+    ids = [id(p) for p in decay["params"] + no_decay["params"]]
+    assert sorted(ids) == sorted(id(p) for p in model.parameters())  # every parameter exactly once
+    raw = [m.raw_weight for m in model.modules() if isinstance(m, PositiveLinear)]
+    assert (len(raw) > 0) == (variant == "monotonic")
+    assert all(any(p is r for p in no_decay["params"]) for r in raw)  # 2-D, yet never decayed
+    assert all(p.ndim >= 2 for p in decay["params"]) and all(p.ndim < 2 for p in no_decay["params"]
+                                                               if not any(p is r for r in raw))
+    assert any(p is model.shared.weight for p in decay["params"])
+    assert any(p is model.ffns()[0].wo.weight for p in decay["params"]) == (variant != "monotonic")

@@ -8,7 +8,7 @@ from mono_s2s.attacks.runner import RECORDS_FILE, _same_attack_settings
 from mono_s2s.checkpoint import CONFIG_FILE
 from mono_s2s.config import build_config, first_difference, save_yaml
 from mono_s2s.errors import UserError
-from mono_s2s.pipeline import _same_training_settings
+from mono_s2s.train import check_reusable
 
 
 def test_first_difference_finds_nested_keys_and_ignores():
@@ -23,12 +23,63 @@ def test_a_model_trained_with_other_settings_is_not_reused(tmp_path):
     latest = tmp_path / "checkpoints" / "mono" / "latest"
     latest.mkdir(parents=True)
     save_yaml(build_config("tiny"), latest / CONFIG_FILE)
-    _same_training_settings(build_config("tiny"), "monotonic", latest)  # same settings: fine
-    _same_training_settings(build_config("tiny", overrides=["train.eval_batch_size=7"]), "monotonic", latest)
+    check_reusable(latest, build_config("tiny"), "monotonic", 42)  # same settings: fine
+    check_reusable(latest, build_config("tiny", overrides=["train.eval_batch_size=7"]), "monotonic", 42)
     with pytest.raises(UserError, match=r"train\.lr=0\.005.*not 0\.001.*another --out"):
-        _same_training_settings(build_config("tiny", overrides=["train.lr=1e-3"]), "monotonic", latest)
+        check_reusable(latest, build_config("tiny", overrides=["train.lr=1e-3"]), "monotonic", 42)
     with pytest.raises(UserError, match="model.dropout"):
-        _same_training_settings(build_config("tiny", overrides=["model.dropout=0.3"]), "monotonic", latest)
+        check_reusable(latest, build_config("tiny", overrides=["model.dropout=0.3"]), "monotonic", 42)
+
+
+class _StopAtStep:
+    """A tracker that interrupts training when asked to log optimizer step ``stop`` (a kill, in-process)."""
+
+    run_id = None
+
+    def __init__(self, stop: int) -> None:
+        self.stop = stop
+
+    def log(self, metrics, step=None) -> None:
+        if step == self.stop:
+            raise KeyboardInterrupt
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
+def test_the_real_resume_path_reuses_across_speed_settings_and_refuses_the_rest(tmp_path):
+    """One rule for the pipeline's check and the Trainer's resume: an interrupted run resumes under another
+    eval batch size, and another learning rate is refused by both with the same one-line message."""
+    from mono_s2s.data.synthetic import generate_corpus
+    from mono_s2s.pipeline import Prepared, train_variant
+    from mono_s2s.tokenizer import train_tokenizer
+    from mono_s2s.train import Trainer, read_state
+
+    corpus = generate_corpus(0, 64, 8, 4)
+    tok = train_tokenizer(corpus["train"], 200)
+    base = ["model.d_model=32", "model.d_ff=64", "model.vocab_size=200", "train.batch_size=16", "train.epochs=2",
+            "train.save_every_steps=1", "train.num_beams=1", "tracking.mode=disabled"]
+    cfg = build_config("tiny", overrides=base)
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(cfg, "monotonic", corpus, tok, tmp_path, tracker=_StopAtStep(2), progress=False).fit()
+    latest = tmp_path / "checkpoints" / "mono" / "latest"
+    assert read_state(latest)["global_step"] == 1 and not read_state(latest)["finished"]
+
+    other_lr = build_config("tiny", overrides=base + ["train.lr=1e-3"])
+    prepared = Prepared(corpus, tok, tmp_path / "tokenizer")
+    with pytest.raises(UserError, match=r"train\.lr=0\.005, not 0\.001; use another --out") as by_pipeline:
+        train_variant(other_lr, "monotonic", prepared, tmp_path, progress=False)
+    with pytest.raises(UserError) as by_trainer:
+        Trainer(other_lr, "monotonic", corpus, tok, tmp_path, progress=False).fit()
+    assert str(by_trainer.value) == str(by_pipeline.value) and "\n" not in str(by_pipeline.value)
+    assert read_state(latest)["global_step"] == 1  # nothing was trained by the refused runs
+
+    faster = build_config("tiny", overrides=base + ["train.eval_batch_size=8", "train.save_every_steps=3"])
+    done = train_variant(faster, "monotonic", prepared, tmp_path, progress=False)
+    state = read_state(latest)
+    assert state["finished"] and state["global_step"] == done["global_step"] == 2 * (64 // 16)
+    # ...and the finished model is reused, not retrained, under the speed settings too.
+    assert train_variant(faster, "monotonic", prepared, tmp_path, progress=False) == done
 
 
 def test_attack_records_made_with_other_settings_are_not_reused(tmp_path):

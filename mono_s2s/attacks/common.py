@@ -25,6 +25,8 @@ import torch
 from tqdm.auto import tqdm
 from torch.nn import functional as F
 
+from mono_s2s.batching import collate
+
 
 @dataclass
 class AttackRecord:
@@ -128,15 +130,11 @@ class Objective:
     # -- scoring -----------------------------------------------------------------------------------------------
 
     def _batch(self, sources: Sequence[Sequence[int]], labels: Sequence[Sequence[int]]):
-        eos, pad = self.tok.eos_token_id, self.tok.pad_token_id
-        src = [list(s) + [eos] for s in sources]
-        s_len, t_len = max(map(len, src)), max(map(len, labels))
-        input_ids = torch.full((len(src), s_len), pad, dtype=torch.long)
-        lab = torch.full((len(src), t_len), -100, dtype=torch.long)
-        for i, (s, t) in enumerate(zip(src, labels)):
-            input_ids[i, : len(s)] = torch.tensor(s)
-            lab[i, : len(t)] = torch.tensor(list(t))
-        return input_ids.to(self.device), (input_ids != pad).long().to(self.device), lab.to(self.device)
+        eos = self.tok.eos_token_id
+        batch = collate([{"input_ids": list(s) + [eos], "labels": list(t)} for s, t in zip(sources, labels)],
+                        self.tok.pad_token_id)
+        return (batch["input_ids"].to(self.device), batch["attention_mask"].to(self.device),
+                batch["labels"].to(self.device))
 
     def _per_sample_nll(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         nll = F.cross_entropy(logits.float().transpose(1, 2), labels, ignore_index=-100, reduction="none")  # (B, T)

@@ -107,14 +107,3 @@ def evaluate_trigger(objective: Objective, samples: list, trigger_ids: list[int]
     """
     return evaluate_triggers_per_sample(objective, samples, {s.id: list(trigger_ids) for s in samples}, args,
                                         model_slug, attack)
-
-
-def split_samples(samples: list, args) -> tuple[list, list]:
-    """Disjoint (train, eval) samples for the universal trigger: the first ``universal_train_samples``,
-    then the next ``universal_eval_samples``; the trigger is never evaluated on a sample it was learned on."""
-    train = list(samples[: args.universal_train_samples])
-    held_out = list(samples[args.universal_train_samples: args.universal_train_samples + args.universal_eval_samples])
-    if not train or not held_out:
-        raise ValueError(f"universal: need more than {args.universal_train_samples} samples for a held-out "
-                         f"evaluation (got {len(samples)})")
-    return train, held_out

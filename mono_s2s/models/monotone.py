@@ -110,12 +110,12 @@ class PositiveLinear(nn.Module):
 class MonotonicGatedFFN(nn.Module):
     """Monotone replacement for T5's gated FFN (``wi_0`` gate, ``wi_1`` up, ``wo`` down)."""
 
-    def __init__(self, d_model: int, d_ff: int, dropout: float) -> None:
+    def __init__(self, config) -> None:  # a T5Config: d_model, d_ff, dropout_rate
         super().__init__()
-        self.wi_0 = PositiveLinear(d_model, d_ff)  # gate
-        self.wi_1 = PositiveLinear(d_model, d_ff)  # up
-        self.wo = PositiveLinear(d_ff, d_model, bias=True)  # down
-        self.dropout = nn.Dropout(dropout)
+        self.wi_0 = PositiveLinear(config.d_model, config.d_ff)  # gate
+        self.wi_1 = PositiveLinear(config.d_model, config.d_ff)  # up
+        self.wo = PositiveLinear(config.d_ff, config.d_model, bias=True)  # down
+        self.dropout = nn.Dropout(config.dropout_rate)
         self.center()
 
     def hidden(self, x: torch.Tensor) -> torch.Tensor:
@@ -147,18 +147,14 @@ class MonotonicFFN(nn.Module):
     f(0) = 0 already, so the bias starts at zero.
     """
 
-    def __init__(self, d_model: int, d_ff: int, dropout: float) -> None:
+    def __init__(self, config) -> None:  # a T5Config: d_model, d_ff, dropout_rate
         super().__init__()
-        self.wi = PositiveLinear(d_model, d_ff)
-        self.wo = PositiveLinear(d_ff, d_model, bias=True)
-        self.dropout = nn.Dropout(dropout)
+        self.wi = PositiveLinear(config.d_model, config.d_ff)
+        self.wo = PositiveLinear(config.d_ff, config.d_model, bias=True)
+        self.dropout = nn.Dropout(config.dropout_rate)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.wo(self.dropout(F.relu(self.wi(x))))
-
-    @torch.no_grad()
-    def center(self) -> None:
-        self.wo.bias.zero_()
 
     @torch.no_grad()
     def init_from_dense(self, dense: nn.Module) -> None:

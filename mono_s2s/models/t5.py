@@ -5,7 +5,8 @@
 are HF's. Only the module at ``block[i].layer[-1].DenseReluDense`` changes, at
 the path where HF keeps it, so standard tooling and outside checks find it.
 
-Variants (user-facing strings, stored in the saved ``config.json``):
+Variants (user-facing strings, stored in the saved ``config.json``; the table
+that maps them to modules is :data:`mono_s2s.models.variants.FFN_VARIANTS`):
 
 * ``baseline`` -- HF's own FFN as configured (from scratch: ``gated-silu``, i.e.
   SwiGLU; a pretrained checkpoint keeps whatever FFN it was trained with).
@@ -24,24 +25,8 @@ from transformers import T5Config, T5ForConditionalGeneration
 
 from mono_s2s.config import VARIANTS
 from mono_s2s.errors import UserError
-from mono_s2s.models.ffn import SoftplusGatedFFN
-from mono_s2s.models.monotone import MonotonicFFN, MonotonicGatedFFN, PositiveLinear
-
-
-def _variant_ffn(config: T5Config) -> nn.Module | None:
-    """The FFN module for ``config.ffn_variant``; None keeps HF's own (baseline)."""
-    variant = getattr(config, "ffn_variant", "baseline")
-    if variant == "baseline":
-        return None
-    if variant == "softplus_gate":
-        if not config.is_gated_act:
-            raise UserError("model.variants: softplus_gate needs a gated T5 FFN (e.g. google/t5-v1_1-small); "
-                            f"this model uses '{config.feed_forward_proj}'")
-        return SoftplusGatedFFN(config)
-    if variant == "monotonic":
-        cls = MonotonicGatedFFN if config.is_gated_act else MonotonicFFN
-        return cls(config.d_model, config.d_ff, config.dropout_rate)
-    raise UserError(f"model.variants: unknown variant '{variant}' (choose from {', '.join(VARIANTS)})")
+from mono_s2s.models.monotone import PositiveLinear
+from mono_s2s.models.variants import build_ffn
 
 
 class MonoS2SForConditionalGeneration(T5ForConditionalGeneration):
@@ -50,7 +35,7 @@ class MonoS2SForConditionalGeneration(T5ForConditionalGeneration):
     def __init__(self, config: T5Config) -> None:
         super().__init__(config)
         for layer_ff in self.ffn_parents():
-            ffn = _variant_ffn(config)
+            ffn = build_ffn(config)
             if ffn is None:
                 continue
             # Start from the FFN HF just built and initialised (the baseline's), so that
@@ -74,6 +59,22 @@ class MonoS2SForConditionalGeneration(T5ForConditionalGeneration):
     def ffns(self) -> list[nn.Module]:
         """The FFN sublayers, in order: encoder blocks, then decoder blocks."""
         return [parent.DenseReluDense for parent in self.ffn_parents()]
+
+    def parameter_groups(self, weight_decay: float) -> list[dict]:
+        """AdamW parameter groups: which parameters decay is decided here, by module type (nanoGPT's rule).
+
+        Decay: the weight matrices of linear and embedding layers. No decay:
+        vectors (layer-norm scales, biases) and every parameter of a
+        :class:`PositiveLinear` -- its parameter is the raw ``V`` of
+        ``W = softplus(BETA V) / BETA``, and decay on ``V`` would pull every weight
+        toward ``ln 2 / BETA``, not toward 0. Parameters keep
+        ``named_parameters`` order in each group.
+        """
+        raw = {id(p) for m in self.modules() if isinstance(m, PositiveLinear) for p in m.parameters(recurse=False)}
+        decay, no_decay = [], []
+        for p in self.parameters():
+            (no_decay if p.ndim < 2 or id(p) in raw else decay).append(p)
+        return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
     def _init_weights(self, module: nn.Module) -> None:
         # Reached only for weights a checkpoint lacks; the FFNs built in __init__ are marked initialised.
