@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import Sequence
 
 import torch
-from tqdm.auto import tqdm
+
+from mono_s2s.progress import bar as progress_bar
 
 
 def summarize(
@@ -65,7 +66,8 @@ def summarize(
     was_training = model.training
     model.eval()
     try:
-        with torch.inference_mode(), tqdm(total=len(sources), desc=desc, unit="src", disable=not progress) as bar:
+        with torch.inference_mode(), progress_bar(total=len(sources), desc=desc, unit="src",
+                                                  disable=not progress) as bar:
             for start in range(0, len(order), batch_size):
                 rows = order[start:start + batch_size]
                 ids, mask = _pad_right([input_ids[i] for i in rows], pad_id)  # (B, T_batch)

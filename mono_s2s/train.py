@@ -42,7 +42,6 @@ import torch
 from accelerate import Accelerator
 from accelerate.utils import set_seed
 from torch.nn import functional as F
-from tqdm.auto import tqdm
 from transformers import get_cosine_schedule_with_warmup
 
 from mono_s2s import tracking  # metric names only (wandb is imported lazily, inside Tracker)
@@ -52,6 +51,7 @@ from mono_s2s.config import VARIANT_SLUGS, ExperimentConfig, first_difference
 from mono_s2s.data.records import Record
 from mono_s2s.errors import UserError
 from mono_s2s.models import build_model, count_parameters
+from mono_s2s.progress import bar as progress_bar
 
 STATE_FILE = "trainer_state.json"
 
@@ -268,8 +268,8 @@ class Trainer:
         losses, total_nll, total_tok = [], 0.0, 0
         order = sorted(range(len(self.val_ex)), key=lambda i: len(self.val_ex[i]["input_ids"]))
         size = self.args.eval_batch_size
-        for i in tqdm(range(0, len(order), size), desc=f"validate {self.slug}", leave=False,
-                      disable=not self.progress):
+        for i in progress_bar(range(0, len(order), size), desc=f"validate {self.slug}", leave=False,
+                              disable=not self.progress):
             batch = collate([self.val_ex[j] for j in order[i:i + size]], self.tokenizer.pad_token_id)
             batch = {k: v.to(self.acc.device) for k, v in batch.items()}
             logits = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
@@ -334,16 +334,16 @@ class Trainer:
         self.model.train()
         args, st = self.args, self.state
         started = time.perf_counter() - st["train_time_s"]
-        epochs = tqdm(range(st["epoch"], args.epochs), desc=f"train {self.slug}", unit="epoch",
-                      initial=st["epoch"], total=args.epochs, disable=not self.progress)
+        epochs = progress_bar(range(st["epoch"], args.epochs), desc=f"train {self.slug}", unit="epoch",
+                              initial=st["epoch"], total=args.epochs, disable=not self.progress)
         for epoch in epochs:
             ratio = teacher_forcing_ratio(args, epoch)
             batches = self._my_batches(epoch)
             ep_start = time.perf_counter()
             step_losses, step_nlls, norms = [], [], []
             acc_loss, acc_nll, acc_tf, acc_noise, t0 = 0.0, 0.0, 0, 0, time.perf_counter()
-            bar = tqdm(range(st["batch"], len(batches)), desc=f"epoch {epoch + 1}/{args.epochs}", leave=False,
-                       disable=not self.progress, initial=st["batch"], total=len(batches))
+            bar = progress_bar(range(st["batch"], len(batches)), desc=f"epoch {epoch + 1}/{args.epochs}",
+                               leave=False, disable=not self.progress, initial=st["batch"], total=len(batches))
             for b in bar:
                 batch = collate([self.train_ex[i] for i in batches[b]], self.tokenizer.pad_token_id)
                 batch = {k: v.to(self.acc.device) for k, v in batch.items()}

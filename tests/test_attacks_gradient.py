@@ -65,12 +65,11 @@ def uni_args(**kw) -> AttackArgs:
 def test_hotflip_records_and_budget(obj, corpus, beam):
     args = hf_args(hotflip_beam=beam)
     samples = corpus["test"][:3]
-    calls = []
     q0 = obj.queries
-    recs = hotflip_attack(obj, samples, args, "baseline", on_iteration=lambda *a: calls.append(a), progress=False)
+    recs = hotflip_attack(obj, samples, args, "baseline", progress=False)
     assert [r.sample_id for r in recs] == [s.id for s in samples]
     bound = 1 + args.hotflip_iters * beam * (1 + args.hotflip_topk)
-    for i, r in enumerate(recs):
+    for r in recs:
         assert r.attack == "hotflip" and r.model == "baseline"
         assert len(r.extra["trigger_ids"]) == args.hotflip_trigger_len
         n_it = len(r.extra["loss_per_iteration"])
@@ -81,11 +80,9 @@ def test_hotflip_records_and_budget(obj, corpus, beam):
         assert 0 < r.queries <= bound
         assert 0 <= r.tokens_changed <= args.hotflip_trigger_len
         assert r.extra["min_grad_norm"] > 0
-        mine = [c for c in calls if c[1] == i]
-        assert [c[2] for c in mine] == list(range(1, n_it + 1))
-        assert mine[-1][3] == pytest.approx(r.attacked_nll)
-        # The record keeps what the callback saw, so the runner can log iterations from records alone.
-        assert [c[5] for c in mine] == r.extra["tokens_changed_per_iteration"]
+        # The record keeps every iteration's values, so the runner logs iterations from records alone.
+        assert len(r.extra["tokens_changed_per_iteration"]) == n_it
+        assert r.extra["loss_per_iteration"][-1] == pytest.approx(r.attacked_nll)
         assert r.extra["tokens_changed_per_iteration"][-1] == r.tokens_changed
     assert sum(r.queries for r in recs) == obj.queries - q0
 

@@ -22,10 +22,10 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 from torch.nn import functional as F
 
 from mono_s2s.batching import collate
+from mono_s2s.progress import bar as progress_bar
 
 
 @dataclass
@@ -91,7 +91,7 @@ def sample_rng(seed: int, sample_id: str) -> np.random.Generator:
 def each_sample(samples: Sequence[Any], args: Any, attack: str, model_slug: str, progress: bool
                 ) -> Iterator[tuple[Any, np.random.Generator]]:
     """``(sample, its generator)`` for every sample, behind a progress bar: the loop every random attack opens with."""
-    for sample in tqdm(samples, desc=f"{attack}[{model_slug}]", disable=not progress):
+    for sample in progress_bar(samples, desc=f"{attack}[{model_slug}]", disable=not progress):
         yield sample, sample_rng(args.seed, sample.id)
 
 

@@ -23,14 +23,12 @@ Departures from the paper:
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
+from typing import Sequence
 
 import torch
-from tqdm.auto import tqdm
 
 from mono_s2s.attacks.common import AttackRecord, Objective, is_success
-
-IterationCallback = Callable[[str, int, int, float, float, int], None]
+from mono_s2s.progress import bar as progress_bar
 
 
 def neutral_token(tokenizer, candidates: Sequence[int]) -> int:
@@ -60,12 +58,13 @@ def first_order_scores(grad: torch.Tensor, current: Sequence[int], emb: torch.Te
 
 
 def hotflip_attack(objective: Objective, samples: list, args, model_slug: str, *,
-                   on_iteration: Optional[IterationCallback] = None, progress: bool = True) -> list[AttackRecord]:
+                   progress: bool = True) -> list[AttackRecord]:
     """One HotFlip trigger per sample; one ``AttackRecord`` per sample.
 
-    ``on_iteration(model_slug, sample_index, iteration, loss, grad_norm, tokens_changed)``
-    is called after every iteration (``iteration`` counts from 1; ``loss`` is the
-    best NLL after it, ``grad_norm`` the L2 norm of the trigger gradient it used).
+    Each record keeps its per-iteration history (``extra``: ``loss_per_iteration``,
+    the best NLL after each iteration; ``grad_norms_per_iteration``, the L2 norm of
+    the trigger gradient it used; ``tokens_changed_per_iteration``), from which the
+    runner logs the guide's per-iteration keys.
 
     Queries per sample are at most ``1 + hotflip_iters * hotflip_beam * (1 + hotflip_topk)``:
     the clean NLL, then per iteration one gradient pass per beam state and
@@ -79,7 +78,7 @@ def hotflip_attack(objective: Objective, samples: list, args, model_slug: str, *
     emb = objective.embedding_matrix()
     start = neutral_token(objective.tok, candidates)
     records: list[AttackRecord] = []
-    for index, sample in enumerate(tqdm(samples, desc=f"hotflip[{model_slug}]", disable=not progress)):
+    for sample in progress_bar(samples, desc=f"hotflip[{model_slug}]", disable=not progress):
         q0 = objective.queries
         labels = objective.label_ids(sample.summary)
         # Original = the clean input the model sees without any attack (not truncated for a trigger).
@@ -128,8 +127,6 @@ def hotflip_attack(objective: Objective, samples: list, args, model_slug: str, *
             changed.append(n_changed)
             pos_mags.append(best_pos)
             evolution.append(objective.decode(trig_best))
-            if on_iteration is not None:
-                on_iteration(model_slug, index, it, beam[0][0], best_grad_norm, n_changed)
             if not improved:
                 break
         final_nll, trigger = beam[0]

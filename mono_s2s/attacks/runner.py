@@ -99,9 +99,9 @@ def _each_sample(store: RecordStore, attack: str, slug: str, samples: list[Recor
     Each record keeps the wall time it took (``extra["seconds"]``), so the attack times
     reported after a resumed run are those of the work in the records, not of the resume.
     """
-    from tqdm.auto import tqdm
+    from mono_s2s.progress import bar as progress_bar
 
-    for i, sample in enumerate(tqdm(samples, desc=f"{attack} [{slug}]", disable=not progress, leave=False)):
+    for i, sample in enumerate(progress_bar(samples, desc=f"{attack} [{slug}]", disable=not progress, leave=False)):
         if (attack, slug, sample.id) in store.done:
             continue
         start = time.perf_counter()

@@ -27,10 +27,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from mono_s2s.attacks.common import AttackRecord, Objective, evaluate_triggers_per_sample
 from mono_s2s.attacks.hotflip import first_order_scores, neutral_token
+from mono_s2s.progress import bar as progress_bar
 
 
 def _mean(xs: list[float]) -> float:
@@ -69,7 +69,7 @@ def learn_universal_trigger(objective: Objective, train_samples: list, args, *, 
     history: dict[str, Any] = {"loss": [beam[0][0]], "trigger_text": [objective.decode(trigger)],
                                "initial_loss": beam[0][0]}
     steps = [(e, p) for e in range(args.universal_epochs) for p in range(m)]
-    for epoch, pos in tqdm(steps, desc="universal trigger", disable=not progress):
+    for epoch, pos in progress_bar(steps, desc="universal trigger", disable=not progress):
         pool = list(beam)
         seen = {tuple(t) for _, t in beam}
         proposals: list[list[int]] = []
