@@ -14,8 +14,6 @@ from pathlib import Path
 
 from mono_s2s.errors import UserError
 
-VERBS = ("run", "train", "attack", "report", "check")
-
 
 def _config_flags(p: argparse.ArgumentParser) -> None:
     from mono_s2s.config import PRESETS

@@ -70,18 +70,8 @@ class StageLine:
     def update(self, n: int = 1) -> None:
         self.n += n
 
-    def set_postfix(self, ordered_dict: dict | None = None, refresh: bool = True, **kwargs: Any) -> None:
-        values = {**(ordered_dict or {}), **kwargs}
+    def set_postfix(self, **values: Any) -> None:
         self.postfix = ", ".join(f"{k}={v}" for k, v in sorted(values.items()))
-
-    def set_postfix_str(self, s: str = "", refresh: bool = True) -> None:
-        self.postfix = s
-
-    def set_description(self, desc: str | None = None, refresh: bool = True) -> None:
-        self.desc = desc or ""
-
-    def refresh(self) -> None:
-        pass
 
     def close(self) -> None:
         if self._closed:
