@@ -18,7 +18,8 @@ from mono_s2s.errors import UserError
 def _config_flags(p: argparse.ArgumentParser) -> None:
     from mono_s2s.config import PRESETS
 
-    p.add_argument("--preset", default="tiny", help=f"named preset: {', '.join(PRESETS)} (default: tiny)")
+    p.add_argument("--preset", default=None,
+                   help=f"named preset: {', '.join(PRESETS)} (default: the one a --config file names, else tiny)")
     p.add_argument("--config", action="append", default=[], metavar="FILE.yaml",
                    help="YAML file of overrides (sections model/data/train/attacks/tracking); repeatable")
     # nargs="+" so that a wandb sweep's ${args_no_hyphens} (several KEY=VALUE words) fits after one --set.

@@ -31,6 +31,15 @@ def _check(cond: bool, key: str, message: str) -> None:
         raise UserError(f"invalid config value for '{key}': {message}")
 
 
+def _check_finite(args: Any, section: str) -> None:
+    """Every float setting of a dataclass is finite: ``.inf`` or ``nan`` would pass ``> 0`` checks and break a
+    run minutes later (``train.lr=.inf`` diverged at step 2)."""
+    for f in dataclasses.fields(args):
+        v = getattr(args, f.name)
+        if isinstance(v, float) and not math.isfinite(v):
+            raise UserError(f"invalid config value for '{section}.{f.name}': expected a finite number, got {v}")
+
+
 @dataclass
 class ModelConfig:
     """Architecture of the T5-style encoder-decoder (HF T5 names in comments)."""
@@ -51,6 +60,7 @@ class ModelConfig:
     tie_word_embeddings: bool = False
 
     def __post_init__(self) -> None:
+        _check_finite(self, "model")
         self.variants = tuple(self.variants)
         _check(len(self.variants) >= 1, "model.variants", "name at least one variant")
         for v in self.variants:
@@ -88,6 +98,7 @@ class DataArgs:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        _check_finite(self, "data")
         _check(bool(self.spec and self.spec.strip()), "data.spec", "must not be empty")
         for key in ("n_train", "n_validation", "n_test", "max_source_tokens", "max_summary_tokens"):
             _check(getattr(self, key) > 0, f"data.{key}", f"must be positive (got {getattr(self, key)})")
@@ -131,6 +142,7 @@ class TrainArgs:
     eval_samples: Optional[int] = None  # None: the whole test split
 
     def __post_init__(self) -> None:
+        _check_finite(self, "train")
         for key in ("epochs", "batch_size", "grad_accum_steps", "eval_batch_size", "save_every_steps", "num_beams"):
             _check(getattr(self, key) > 0, f"train.{key}", f"must be positive (got {getattr(self, key)})")
         _check(self.lr > 0, "train.lr", f"must be positive (got {self.lr})")
@@ -174,6 +186,7 @@ class AttackArgs:
     success_threshold: float = 0.1  # relative NLL degradation that counts as a successful attack
 
     def __post_init__(self) -> None:
+        _check_finite(self, "attacks")
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
             if f.name in ("seed", "ood_wordnet"):
@@ -214,6 +227,8 @@ class ExperimentConfig:
 
     def __post_init__(self) -> None:
         _check(self.seeds >= 1, "seeds", f"must be >= 1 (got {self.seeds})")
+        # The preset is recorded with every result: a name that is not a preset would be a silent mislabel.
+        _check(self.preset in PRESETS, "preset", f"unknown preset '{self.preset}' (choose from {', '.join(PRESETS)})")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -279,17 +294,19 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
             return value
         raise UserError(f"invalid config value for '{key}': expected an integer, got {value!r}")
     if tp is float:
+        number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
+            number = float(value)
+        elif isinstance(value, str):
             # YAML 1.1 reads "1e-3" (no dot) as a string; a user writing --set train.lr=1e-3 means a number.
             try:
                 number = float(value)
             except ValueError:
                 pass
-            else:
-                if math.isfinite(number):
-                    return number
+        if number is not None and not math.isfinite(number):
+            raise UserError(f"invalid config value for '{key}': expected a finite number, got {value!r}")
+        if number is not None:
+            return number
         raise UserError(f"invalid config value for '{key}': expected a number, got {value!r}")
     if tp is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
@@ -346,15 +363,40 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def build_config(preset: str = "tiny", yaml_files: typing.Sequence[str | Path] = (),
+def _preset_of(files: dict[str, dict[str, Any]], preset: str | None) -> str:
+    """The preset to build on: ``preset`` (``--preset``) or the one the YAML files name, never two different ones.
+
+    A ``preset:`` key in a config file means "start from that preset": it is applied
+    (and validated), not just recorded -- recording it without applying it labelled
+    tiny-sized runs "small".
+    """
+    named = {path: data["preset"] for path, data in files.items() if "preset" in data}
+    for path, name in named.items():
+        if not isinstance(name, str) or name not in PRESETS:
+            raise UserError(f"config file {path}: unknown preset {name!r} (choose from {', '.join(PRESETS)})")
+    chosen = preset
+    for path, name in named.items():
+        if chosen is not None and name != chosen:
+            where = "--preset" if chosen == preset else "another config file"
+            raise UserError(f"config file {path} says preset '{name}' but {where} says '{chosen}'; keep one of them")
+        chosen = name
+    return chosen or "tiny"
+
+
+def build_config(preset: str | None = "tiny", yaml_files: typing.Sequence[str | Path] = (),
                  overrides: typing.Sequence[str] = (), **top: Any) -> ExperimentConfig:
-    """Preset, then YAML files, then ``--set`` overrides, then explicit keywords (CLI flags)."""
-    if preset not in PRESETS:
+    """Preset, then YAML files, then ``--set`` overrides, then explicit keywords (CLI flags).
+
+    ``preset=None`` means "not chosen": the preset a config file names, else tiny.
+    """
+    if preset is not None and preset not in PRESETS:
         raise UserError(f"unknown preset '{preset}' (choose from {', '.join(PRESETS)})")
+    files = {str(path): load_yaml(path) for path in yaml_files}
+    preset = _preset_of(files, preset)
     raw: dict[str, dict[str, Any]] = {}
     _merge(raw, copy.deepcopy(PRESETS[preset]), f"preset '{preset}'")
-    for path in yaml_files:
-        _merge(raw, load_yaml(path), f"config file {path}")
+    for path, data in files.items():
+        _merge(raw, {k: v for k, v in data.items() if k != "preset"}, f"config file {path}")
     for assignment in overrides:
         _merge(raw, parse_set(assignment), f"--set {assignment}")
     for key, value in top.items():
@@ -365,7 +407,7 @@ def build_config(preset: str = "tiny", yaml_files: typing.Sequence[str | Path] =
             raw.setdefault("_top", {})[name] = value
         else:
             raw.setdefault(section, {})[name] = value
-    return config_from_dict(raw, preset=raw.get("_top", {}).get("preset", preset))
+    return config_from_dict(raw, preset=preset)
 
 
 def config_from_dict(raw: dict[str, Any], preset: str = "tiny") -> ExperimentConfig:

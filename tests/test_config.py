@@ -87,3 +87,71 @@ def test_unknown_preset():
 def test_exponent_without_a_dot_is_a_number():
     # YAML 1.1 would read 1e-3 as text; on the command line it is obviously a learning rate.
     assert build_config("tiny", overrides=["train.lr=1e-3", "model.dropout=5E-2"]).train.lr == 1e-3
+
+
+# -- silent mislabels: a preset named in a file is applied, never only recorded ----------------------------
+
+
+def test_a_preset_named_in_a_config_file_is_applied(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text("preset: small\ntrain:\n  epochs: 2\n")
+    cfg = build_config(None, [f])
+    small = build_config("small", overrides=["train.epochs=2"])
+    assert cfg.preset == "small" and cfg == small  # the sizes, not only the label
+    assert build_config("small", [f]) == small  # the same preset twice is fine
+
+
+@pytest.mark.parametrize("text, given, needle", [
+    ("preset: nosuch\n", None, "unknown preset 'nosuch'"),
+    ("preset: [small]\n", None, "unknown preset ['small']"),
+    ("preset: small\n", "tiny", "says preset 'small' but --preset says 'tiny'"),
+])
+def test_a_bad_or_contradicting_preset_in_a_config_file_is_refused(tmp_path, text, given, needle):
+    f = tmp_path / "c.yaml"
+    f.write_text(text)
+    with pytest.raises(UserError) as e:
+        build_config(given, [f])
+    assert needle in str(e.value) and "c.yaml" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_two_config_files_naming_different_presets_are_refused(tmp_path):
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text("preset: small\n")
+    b.write_text("preset: paper\n")
+    with pytest.raises(UserError, match="b.yaml says preset 'paper' but another config file says 'small'"):
+        build_config(None, [a, b])
+
+
+def test_a_saved_config_with_an_unknown_preset_name_is_refused():
+    raw = build_config("tiny").to_dict()
+    raw["preset"] = "nosuch"
+    with pytest.raises(UserError, match="unknown preset 'nosuch'"):
+        config_from_dict(raw)
+
+
+def _float_settings():
+    import dataclasses
+    import typing
+
+    from mono_s2s.config import SECTIONS
+
+    for section, cls in SECTIONS.items():
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            if hints[f.name] is float:
+                yield f"{section}.{f.name}"
+
+
+@pytest.mark.parametrize("key", list(_float_settings()))
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan", "inf", "1e999"])
+def test_non_finite_numbers_are_refused_up_front_for_every_float_setting(key, value):
+    with pytest.raises(UserError) as e:
+        build_config("tiny", overrides=[f"{key}={value}"])
+    assert f"'{key}'" in str(e.value) and "finite" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_non_finite_numbers_are_refused_when_the_dataclass_is_built_directly():
+    from mono_s2s.config import TrainArgs
+
+    with pytest.raises(UserError, match="'train.lr'.*finite"):
+        TrainArgs(lr=float("inf"))
