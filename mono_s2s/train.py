@@ -22,14 +22,18 @@ Checkpoints: ``latest`` (every ``save_every_steps`` optimizer steps and every
 epoch; model, optimizer, scheduler, RNG states and data position) and ``best``
 (by validation loss; model, tokenizer, config). The same command on the same
 ``--out`` resumes from ``latest`` and ends with the same weights as an
-uninterrupted run. A non-finite loss stops the run, keeping the last good
-checkpoint. This module never imports wandb: metrics go to a ``tracker``.
+uninterrupted run. A non-finite loss stops the run, and so do non-finite weights
+or optimizer state at a save: nothing non-finite is ever written, so ``latest``
+stays the last good checkpoint (and the message says whether one exists).
+Temporary folders have unique names, so a second process cannot collide with
+the first's. This module never imports wandb: metrics go to a ``tracker``.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import shutil
 import time
@@ -57,7 +61,7 @@ STATE_FILE = "trainer_state.json"
 
 
 class TrainingDiverged(UserError):
-    """The loss became NaN or infinite; the last good checkpoint is kept."""
+    """The loss, the weights or the optimizer state became NaN or infinite; nothing non-finite was saved."""
 
     exit_code = 3
 
@@ -293,12 +297,59 @@ class Trainer:
         self.model.train()
         return [[epoch, r.id, r.source, r.summary, p] for r, p in zip(picked, preds)]
 
+    def _kept(self) -> str:
+        """What a diverged run leaves to resume from, said as it is."""
+        state = read_state(self.latest_dir)
+        if state is not None:
+            return f"the last good checkpoint (step {state['global_step']}) is kept in {self.latest_dir}"
+        return f"no checkpoint had been written yet, so a rerun starts from scratch in {self.ckpt_dir}"
+
+    def _non_finite(self) -> str | None:
+        """``"weights"`` or ``"optimizer state"`` when any of its tensors holds a NaN or an infinity, else None."""
+        if not all(bool(torch.isfinite(p).all()) for p in self.model.parameters()):
+            return "weights"
+        optimizer = getattr(self.optimizer, "optimizer", self.optimizer)  # accelerate's wrapper, or the optimizer
+        for state in optimizer.state.values():
+            for v in state.values():
+                if torch.is_tensor(v) and v.is_floating_point() and not bool(torch.isfinite(v).all()):
+                    return "optimizer state"
+        return None
+
+    def _refuse_non_finite(self) -> None:
+        """Raise before a save that would write NaN/inf: a good ``latest`` is never replaced by a broken one."""
+        bad = self._non_finite()
+        if bad:
+            step = self.state["global_step"]
+            raise TrainingDiverged(f"non-finite {bad} after step {step} of {self.variant}; nothing was saved from it, "
+                                   f"{self._kept()} (try a lower train.lr)")
+
+    def _tmp_name(self) -> str:
+        """A temporary folder name unique to this run's main process (``.latest.tmp-PID-RANDOM``), the same on
+        every rank: two processes on one folder never write into each other's temp folder."""
+        import secrets
+
+        names = [f".latest.tmp-{os.getpid()}-{secrets.token_hex(4)}" if self.acc.is_main_process else None]
+        if self.acc.num_processes > 1:
+            from accelerate.utils import broadcast_object_list
+
+            broadcast_object_list(names, from_process=0)
+        return names[0]
+
+    def _clear_stale_tmp(self) -> None:
+        """Remove temp folders left by killed runs (their PID is gone); a live process's folder is left alone."""
+        for tmp in self.ckpt_dir.glob(".latest.tmp*"):
+            parts = tmp.name.split("-")
+            pid = int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else None
+            if pid is None or not _pid_alive(pid):
+                shutil.rmtree(tmp, ignore_errors=True)
+
     def _save_latest(self) -> None:
         """All processes write their RNG states into one temp folder; the main process swaps it in."""
-        tmp = self.ckpt_dir / ".latest.tmp"
+        self._refuse_non_finite()
+        tmp = self.ckpt_dir / self._tmp_name()
         self.acc.wait_for_everyone()
         if self.acc.is_main_process:
-            shutil.rmtree(tmp, ignore_errors=True)
+            self._clear_stale_tmp()
             tmp.mkdir(parents=True)
         self.acc.wait_for_everyone()
         self.acc.save_state(str(tmp / "training_state"))
@@ -309,6 +360,7 @@ class Trainer:
         self.acc.wait_for_everyone()
 
     def _save_best(self) -> None:
+        self._refuse_non_finite()
         if self.acc.is_main_process:
             save_checkpoint(self.best_dir, self.unwrapped, self.tokenizer, self.cfg)
 
@@ -357,7 +409,7 @@ class Trainer:
                     if not torch.isfinite(loss):
                         raise TrainingDiverged(
                             f"non-finite loss ({loss.item()}) at step {st['global_step'] + 1} (epoch {epoch + 1}, "
-                            f"batch {b + 1}) of {self.variant}; the last good checkpoint is kept in {self.ckpt_dir}")
+                            f"batch {b + 1}) of {self.variant}; {self._kept()} (try a lower train.lr)")
                     self.acc.backward(loss)
                     acc_loss += loss.item() / args.grad_accum_steps
                     acc_nll += nll.item() / args.grad_accum_steps
@@ -434,6 +486,16 @@ class Trainer:
         return TrainResult(self.variant, self.slug, self.seed, st["epoch"], st["global_step"], st["best_val_loss"],
                            st["final_val_loss"], st["best_epoch"], st["train_time_s"], self.parameters,
                            str(self.best_dir), str(self.latest_dir), st["stopped_early"])
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
 
 
 def result_dict(result: TrainResult) -> dict[str, Any]:
