@@ -125,7 +125,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     quiet_libraries()
     cfg = _config(args)
     out = Path(args.out)
-    prepared = prepare(cfg, out)
+    prepared = prepare(cfg, out, attacks=False)
     train_variant(cfg, args.variant, prepared, out)
     return 0
 

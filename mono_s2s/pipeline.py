@@ -15,6 +15,7 @@ from pathlib import Path
 from mono_s2s.config import VARIANT_SLUGS, ExperimentConfig
 from mono_s2s.data import load_corpus
 from mono_s2s.data.records import SPLITS, Record
+from mono_s2s.errors import UserError
 
 
 @dataclass
@@ -28,13 +29,36 @@ def say(message: str) -> None:
     print(message, flush=True)
 
 
-def prepare(cfg: ExperimentConfig, out: Path) -> Prepared:
-    """Load (or generate) the corpus and obtain the tokenizer, cached under ``out``."""
+def check_counts(cfg: ExperimentConfig, corpus: dict[str, list[Record]], attacks: bool = True) -> None:
+    """Every count the run will need, checked before anything is trained (one-line errors naming the setting).
+
+    Training needs one full optimizer step and a validation split (early stopping,
+    the best checkpoint), clean evaluation a test split, and the attacks their
+    sample counts (``attacks=False`` for a run that only trains). Found only at
+    the attack phase, a too-small split used to cost both models' training.
+    """
+    from mono_s2s.attacks.runner import check_sample_counts
+
+    t, n_train = cfg.train, len(corpus["train"])
+    if n_train < t.batch_size * t.grad_accum_steps:
+        raise UserError(f"train.batch_size: {n_train} training examples make no full optimizer step with batch "
+                        f"{t.batch_size} x {t.grad_accum_steps} accumulation; lower train.batch_size")
+    for split, why in (("validation", "early stopping and the best checkpoint"), ("test", "the clean evaluation")):
+        if not corpus[split]:
+            raise UserError(f"the {split} split of {cfg.data.spec} is empty; {why} need it")
+    if attacks:
+        check_sample_counts(len(corpus["test"]), len(corpus["validation"]), cfg.attacks)
+
+
+def prepare(cfg: ExperimentConfig, out: Path, attacks: bool = True) -> Prepared:
+    """Load (or generate) the corpus, check its sizes (:func:`check_counts`), and obtain the tokenizer,
+    cached under ``out``. ``attacks=False``: the run only trains, so the attack sample counts are not checked."""
     from mono_s2s.tokenizer import load_tokenizer, train_tokenizer
 
     corpus = load_corpus(cfg.data, cache_dir=out / "cache")
     sizes = " / ".join(f"{s} {len(corpus[s])}" for s in SPLITS)
     say(f"data: {cfg.data.spec} -- {sizes}")
+    check_counts(cfg, corpus, attacks=attacks)
     tok_dir = out / "tokenizer"
     if cfg.model.pretrained:
         tokenizer = load_tokenizer(cfg.model.pretrained)

@@ -37,17 +37,31 @@ RECORDS_FILE = "attack_records.jsonl"
 TRIGGERS_FILE = "universal_triggers.json"
 
 
+# The attack sample counts drawn from the test split (universal_train_samples comes from validation).
+TEST_SAMPLE_COUNTS = ("hotflip_samples", "universal_eval_samples", "nes_samples", "injection_samples", "ood_samples")
+
+
+def check_sample_counts(n_test: int, n_validation: int, args) -> None:
+    """A one-line error naming the settings when the splits are too small for the attacks' sample counts.
+
+    Called before anything is trained (:func:`mono_s2s.pipeline.prepare`), and again when samples are drawn.
+    """
+    short = [f"attacks.{name}={getattr(args, name)}" for name in TEST_SAMPLE_COUNTS if getattr(args, name) > n_test]
+    if short:
+        raise UserError(f"{', '.join(short)}: the test split has only {n_test} examples; lower "
+                        f"{'that setting' if len(short) == 1 else 'those settings'} (or use a larger test split)")
+    if args.universal_train_samples > n_validation:
+        raise UserError(f"attacks.universal_train_samples={args.universal_train_samples}: the validation split has "
+                        f"only {n_validation} examples; lower that setting (or use a larger validation split)")
+
+
 def select_samples(corpus: dict[str, list[Record]], args) -> dict[str, list[Record]]:
     """The samples each attack uses, the same for every model (seeded by ``attacks.seed``)."""
+    check_sample_counts(len(corpus["test"]), len(corpus["validation"]), args)
     rng = random.Random(args.seed)
     test, val = list(corpus["test"]), list(corpus["validation"])
     rng.shuffle(test)
     rng.shuffle(val)
-    need = max(args.hotflip_samples, args.nes_samples, args.injection_samples, args.ood_samples,
-               args.universal_eval_samples)
-    if len(test) < need or len(val) < args.universal_train_samples:
-        raise UserError(f"attacks: need {need} test and {args.universal_train_samples} validation examples, the "
-                        f"corpus has {len(test)} and {len(val)}; lower the attacks.*_samples settings")
     return {"hotflip": test[:args.hotflip_samples], "nes": test[:args.nes_samples],
             "injection": test[:args.injection_samples], "ood": test[:args.ood_samples],
             "universal": test[:args.universal_eval_samples],
