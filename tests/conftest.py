@@ -1,8 +1,13 @@
-"""Shared fixtures: tiny configs so model tests run in seconds on CPU."""
+"""Shared fixtures: tiny configs so model tests run in seconds on CPU, and one tiny experiment per session."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +17,10 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from mono_s2s.config import ModelConfig  # noqa: E402
+from mono_s2s.config import ExperimentConfig, ModelConfig  # noqa: E402
+
+# What `wandb agent` sets for a trial (mono_s2s.tracking's SWEEP_ENV_VARS); never inherited by a test.
+_SWEEP_ENV_VARS = ("WANDB_SWEEP_ID", "WANDB_RUN_ID", "WANDB_SWEEP_PARAM_PATH")
 
 
 class FakeTokenizer:
@@ -28,20 +36,22 @@ class FakeTokenizer:
         return self.size
 
 
-@pytest.fixture(autouse=True)
-def wandb_sandbox(tmp_path_factory, monkeypatch):
-    """Every test: wandb offline, with all its folders (run, cache, config, data) in a temp folder, never $HOME."""
-    root = tmp_path_factory.mktemp("wandb_sandbox")
+def _sandbox_wandb(mp: pytest.MonkeyPatch, root: Path) -> None:
+    """wandb offline, with all its folders (run, cache, config, data) under ``root``, never $HOME."""
     for var, sub in (("WANDB_DIR", "wandb_dir"), ("WANDB_CACHE_DIR", "wandb_cache"),
                      ("WANDB_CONFIG_DIR", "wandb_config"), ("WANDB_DATA_DIR", "wandb_data")):
         (root / sub).mkdir()
-        monkeypatch.setenv(var, str(root / sub))
-    monkeypatch.setenv("WANDB_MODE", "offline")
-    monkeypatch.delenv("WANDB_API_KEY", raising=False)
-    monkeypatch.delenv("WANDB_DISABLED", raising=False)
-    monkeypatch.delenv("RANK", raising=False)
-    for var in ("COLAB_RELEASE_TAG", "COLAB_BACKEND_VERSION", "COLAB_GPU"):
-        monkeypatch.delenv(var, raising=False)
+        mp.setenv(var, str(root / sub))
+    mp.setenv("WANDB_MODE", "offline")
+    for var in ("WANDB_API_KEY", "WANDB_DISABLED", "RANK", "COLAB_RELEASE_TAG", "COLAB_BACKEND_VERSION",
+                "COLAB_GPU", *_SWEEP_ENV_VARS):
+        mp.delenv(var, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def wandb_sandbox(tmp_path_factory, monkeypatch):
+    """Every test: wandb offline, with all its folders (run, cache, config, data) in a temp folder, never $HOME."""
+    _sandbox_wandb(monkeypatch, tmp_path_factory.mktemp("wandb_sandbox"))
     yield
 
 
@@ -97,3 +107,132 @@ def _redrawn_tiny_t5(tokenizer, vocab_size: int, std: float, matrices_only: bool
             if p.dim() > 1 or not matrices_only:
                 p.normal_(0.0, std)
     return model.eval()
+
+
+# -- one tiny experiment per session ----------------------------------------------------------------------------
+
+# The settings of the shared experiment, as `--set` values on top of the tiny preset. Every test that reads
+# the experiment takes its numbers from here (through ``tiny_experiment.cfg``), never from a copy.
+TINY_EXPERIMENT_SETS = (
+    # The house tiny tester: 2 + 2 layers, d_model 32; the embedded synthetic corpus, its sources cut
+    # to 96 tokens (about half of one) and summaries to 32: attention over 256 tokens took half the time.
+    "model.d_model=32", "model.d_ff=64", "model.n_heads=4", "model.vocab_size=300",
+    "data.n_train=160", "data.n_validation=24", "data.n_test=16", "data.max_source_tokens=96",
+    "data.max_summary_tokens=32",
+    # Two epochs (a resumed or reused run is told apart from a one-epoch one), beam search on.
+    "train.batch_size=16", "train.eval_batch_size=16", "train.epochs=2", "train.num_beams=2",
+    # Every attack on a few samples (the same samples for both models), with the smallest searches.
+    "attacks.hotflip_samples=3", "attacks.hotflip_iters=3", "attacks.hotflip_trigger_len=2", "attacks.hotflip_topk=2",
+    "attacks.universal_train_samples=3", "attacks.universal_eval_samples=3", "attacks.universal_epochs=1",
+    "attacks.universal_trigger_len=2", "attacks.universal_topk=2", "attacks.universal_beam=1",
+    "attacks.nes_samples=2", "attacks.nes_population=2", "attacks.nes_generations=1", "attacks.nes_trigger_len=2",
+    "attacks.injection_samples=2", "attacks.ood_samples=2",
+)
+
+
+@dataclass(frozen=True)
+class TinyExperiment:
+    """The outputs of one ``mono-s2s run`` (see :func:`tiny_experiment`). Read only: copy before writing.
+
+    ``out`` is the ``--out`` folder; ``argv`` the command line it ran, without ``--out`` (run it
+    again on a copy with ``mono_s2s.cli.main([*argv, "--out", str(copy)])``); ``cfg`` the
+    configuration that command line builds; ``stdout`` what it printed; ``results`` what
+    :func:`mono_s2s.pipeline.attack_phase` returned; ``runs`` its three wandb runs as
+    :func:`mono_s2s.tracking.read_run` reads them back, keyed ``nonmono``, ``mono``, ``adversarial``.
+    """
+
+    out: Path
+    argv: tuple[str, ...]
+    cfg: ExperimentConfig
+    stdout: str
+    results: dict = field(repr=False)
+    runs: dict = field(repr=False)
+
+    def copy_to(self, dest: Path, *parts: str) -> Path:
+        """Copy the whole experiment (or only its top-level ``parts``, e.g. "checkpoints") to ``dest``."""
+        dest.mkdir(parents=True, exist_ok=True)
+        for part in parts or [p.name for p in self.out.iterdir()]:
+            src = self.out / part
+            (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest / part)
+        return dest
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="session")
+def tiny_experiment(tmp_path_factory) -> TinyExperiment:
+    """One complete tiny experiment, trained once per session and shared by the tests that only read it.
+
+    What it ran: ``mono-s2s run --wandb offline --set ...`` (:data:`TINY_EXPERIMENT_SETS` on the tiny
+    preset), in this process through :func:`mono_s2s.cli.main`, with one torch thread and wandb
+    sandboxed as for every test. So: the synthetic corpus (160 / 24 / 16 examples), a BPE tokenizer,
+    ``baseline`` and ``monotonic`` trained 2 epochs each (barely: validation loss about 5.6, so do
+    not expect attacks to separate them), all five attacks plus transfer on the same samples, the
+    analysis, and three offline wandb runs. About 10 s on a quiet 2-core CPU, 20 s on a busy one.
+
+    The folder it yields (``tiny_experiment.out``)::
+
+        cache/                                    the generated corpus
+        tokenizer/tokenizer.json, ...             the BPE tokenizer
+        checkpoints/{nonmono,mono}/{best,latest}/ config.json, model.safetensors, tokenizer files,
+                                                  mono_s2s_config.yaml (+ trainer state in latest/)
+        results/training_{nonmono,mono}.json      training summary, test predictions, per-example ROUGE
+        results/attack_records.jsonl              every (attack, model, sample) record
+        results/universal_triggers.json, attack_settings.json
+        results/adversarial_results.json          the results file (summary, records, transfer, statistics)
+        results/summary.csv, adversarial_analysis.png, key_findings.txt
+        wandb/offline-run-*/                      nonmono and mono training runs, the adversarial run
+
+    Tests must not write into it (a test that resumes, truncates or re-runs works on
+    ``tiny_experiment.copy_to(tmp_path / "out")``): the session ends with an error if any
+    file in it was added, removed or rewritten. New tests that need a trained pair of
+    models, attack records or wandb runs belong here rather than training their own.
+    """
+    import torch
+
+    from mono_s2s import cli, pipeline, tracking
+    from mono_s2s.config import build_config
+
+    root = tmp_path_factory.mktemp("tiny_experiment")
+    out = root / "out"
+    argv = ("run", "--wandb", "offline", *(word for s in TINY_EXPERIMENT_SETS for word in ("--set", s)))
+    returned = []
+    real_attack_phase = pipeline.attack_phase
+
+    def attack_phase(*args, **kwargs):
+        returned.append(real_attack_phase(*args, **kwargs))
+        return returned[-1]
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    threads = torch.get_num_threads()
+    with pytest.MonkeyPatch.context() as mp:
+        # Session scope is set up before the per-test sandbox: the same isolation, by hand.
+        _sandbox_wandb(mp, root)
+        mp.setattr(pipeline, "attack_phase", attack_phase)
+        torch.set_num_threads(1)  # see one_torch_thread
+        try:
+            with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+                code = cli.main([*argv, "--out", str(out)])
+        finally:
+            torch.set_num_threads(threads)
+    assert code == 0, stderr.getvalue()[-3000:]
+    assert len(returned) == 1, "the run did not go through mono_s2s.pipeline.attack_phase"
+
+    runs = {}
+    for run_dir in sorted((out / "wandb").glob("offline-run-*")):
+        run = tracking.read_run(run_dir)
+        role = run["name"].split("_")[1] if run["job_type"] == "training" else run["job_type"]
+        assert role not in runs, f"two runs for {role}"
+        runs[role] = run
+    assert set(runs) == {"nonmono", "mono", "adversarial"}, sorted(runs)
+
+    before = _snapshot(out)
+    yield TinyExperiment(out=out, argv=argv, cfg=build_config("tiny", overrides=list(TINY_EXPERIMENT_SETS),
+                                                              **{"tracking.mode": "offline"}),
+                         stdout=stdout.getvalue(), results=returned[0][0], runs=runs)
+    after = _snapshot(out)
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    assert not changed, f"a test wrote into the shared tiny experiment (copy it first): {changed[:10]}"

@@ -2,9 +2,9 @@
 
 * The guide's key tables (``| `key` | run | kind | unit | meaning |``) are parsed
   and their placeholders expanded (``{model}``, ``{attack}``, ``{rouge}``).
-* Slow: one tiny experiment writes the three offline runs; each run's history,
-  summary, config and model artifacts, read back from the ``.wandb`` files, must
-  be exactly the guide's keys, in both directions.
+* Slow: the session's tiny experiment (conftest.py) writes the three offline runs;
+  each run's history, summary, config and model artifacts, read back from the
+  ``.wandb`` files, must be exactly the guide's keys, in both directions.
 * Fast: the contract names of :mod:`mono_s2s.tracking` (built from the original
   notebook's guide) are all in our guide, with the run names, tags and project.
 * ``sweeps/seeds.yaml``: its parameters are config keys; the installed wandb
@@ -31,6 +31,7 @@ import pytest
 import yaml
 
 from mono_s2s import tracking
+from mono_s2s.attacks import ATTACKS
 from mono_s2s.config import TrackArgs, build_config
 from mono_s2s.evaluate import ROUGE_TYPES
 
@@ -42,7 +43,7 @@ RUNS = ("training", "adversarial")
 KINDS = ("metric", "table", "image", "summary", "config", "artifact")
 HISTORY_KINDS = {"metric", "table", "image"}
 KEY_TABLE_HEADER = ["Key", "Run", "Kind", "Unit", "Meaning"]
-FIXED_PLACEHOLDERS = {"attack": tracking.ATTACKS, "rouge": ROUGE_TYPES}  # {model}: the run's slugs
+FIXED_PLACEHOLDERS = {"attack": ATTACKS, "rouge": ROUGE_TYPES}  # {model}: the run's slugs
 
 
 # -- the guide ------------------------------------------------------------------------------------------------
@@ -139,17 +140,15 @@ def test_guide_holds_every_contract_name(rows):
     assert training_metrics - have("training", {"metric"}) == set()
     assert {tracking.VAL_SAMPLES_TABLE, tracking.TRAINING_SAMPLES_TABLE} <= have("training", {"table"})
 
-    from mono_s2s.report import FIGURE_KEY
-
     adversarial_metrics = set(tracking.HOTFLIP_SAMPLE_KEYS)
     for slug in tracking.SEED_SLUGS:
         adversarial_metrics |= set(tracking.hotflip_iteration_keys(slug))
-    for attack in tracking.ATTACKS:
+    for attack in ATTACKS:
         adversarial_metrics |= set(tracking.final_keys(attack))
     assert adversarial_metrics - have("adversarial", {"metric"}) == set()
     assert {tracking.HOTFLIP_DETAILED_TABLE, tracking.FINAL_SUMMARY_TABLE,
             tracking.FINAL_GRADIENT_TABLE} <= have("adversarial", {"table"})
-    assert FIGURE_KEY in have("adversarial", {"image"})
+    assert tracking.FIGURE_KEY in have("adversarial", {"image"})
     assert (set(tracking.OVERALL_KEYS) | {tracking.KEY_FINDINGS, tracking.FINAL_OVERALL_IMPROVEMENT}
             ) - have("adversarial", {"summary"}) == set()
     assert any(k.startswith(tracking.HOTFLIP_SUMMARY_PREFIX) for k in have("adversarial", {"metric"}))
@@ -168,48 +167,16 @@ def test_guide_names_project_runs_tags_and_job_types(guide_text):
     assert "`colab`" in guide_text and "`local`" in guide_text  # the values of {env}
 
 
-# -- one tiny experiment, three offline runs --------------------------------------------------------------------
-
-# Smaller than test_attack_runner's TINY: this test only needs every key to be logged once.
-TINY = ["model.d_model=16", "model.d_ff=32", "model.n_heads=2", "model.n_encoder_layers=1",
-        "model.n_decoder_layers=1", "model.vocab_size=150", "data.n_train=32", "data.n_validation=8",
-        "data.n_test=4", "data.max_source_tokens=48", "data.max_summary_tokens=8", "train.batch_size=16",
-        "train.eval_batch_size=16", "train.epochs=1", "train.num_beams=1", "tracking.mode=offline",
-        "attacks.hotflip_samples=2", "attacks.hotflip_iters=2", "attacks.hotflip_trigger_len=2",
-        "attacks.hotflip_topk=2", "attacks.universal_train_samples=2", "attacks.universal_eval_samples=2",
-        "attacks.universal_epochs=1", "attacks.universal_trigger_len=2", "attacks.universal_topk=2",
-        "attacks.universal_beam=1", "attacks.nes_samples=2", "attacks.nes_population=2",
-        "attacks.nes_generations=1", "attacks.nes_trigger_len=2", "attacks.injection_samples=2",
-        "attacks.ood_samples=2"]
-
+# -- the three offline runs of the session's tiny experiment ----------------------------------------------------
 
 @pytest.fixture(scope="module")
-def logged(tmp_path_factory):
-    """``{"nonmono": run, "mono": run, "adversarial": run}`` as :func:`tracking.read_run` reads them back."""
-    from mono_s2s.pipeline import prepare, quiet_libraries, run_experiment
+def logged(tiny_experiment):
+    """``{"nonmono": run, "mono": run, "adversarial": run}`` as :func:`tracking.read_run` reads them back.
 
-    root = tmp_path_factory.mktemp("guide_runs")
-    with pytest.MonkeyPatch.context() as mp:
-        # Module scope runs before conftest's per-test sandbox: the same isolation, by hand.
-        for var in ("WANDB_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR", "WANDB_DATA_DIR"):
-            (root / var).mkdir()
-            mp.setenv(var, str(root / var))
-        mp.setenv("WANDB_MODE", "offline")
-        for var in ("WANDB_API_KEY", "WANDB_DISABLED", "RANK", "COLAB_RELEASE_TAG", "COLAB_BACKEND_VERSION",
-                    "COLAB_GPU", *tracking.SWEEP_ENV_VARS):
-            mp.delenv(var, raising=False)
-        quiet_libraries()
-        out = root / "out"
-        cfg = build_config("tiny", overrides=TINY)
-        run_experiment(cfg, prepare(cfg, out), out, progress=False)
-    runs = {}
-    for run_dir in sorted((out / "wandb").glob("offline-run-*")):
-        run = tracking.read_run(run_dir)
-        slug = run["name"].split("_")[1] if run["job_type"] == "training" else "adversarial"
-        assert slug not in runs, f"two runs for {slug}"
-        runs[slug] = run
-    assert set(runs) == {"nonmono", "mono", "adversarial"}, sorted(runs)
-    return runs
+    The runs of conftest.py's ``tiny_experiment`` (one ``mono-s2s run``, wandb offline): this
+    test only needs every key to be logged once.
+    """
+    return tiny_experiment.runs
 
 
 def differences(rows: list[Row], run_kind: str, slugs, run: dict) -> list[str]:
