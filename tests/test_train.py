@@ -21,6 +21,8 @@ from mono_s2s.tokenizer import train_tokenizer
 from mono_s2s.train import (STATE_FILE, Trainer, TrainingDiverged, bucketed_batches, collate, teacher_forcing_ratio,
                             token_losses)
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["model.d_model=32", "model.d_ff=64", "model.n_heads=4", "train.eval_batch_size=16"]
 
@@ -92,21 +94,27 @@ def test_non_finite_loss_stops_with_step_and_keeps_last_checkpoint(tmp_path, sma
 
 
 def _train_cmd(out: Path) -> list[str]:
-    sets = TINY + ["data.n_train=240", "data.n_validation=24", "data.n_test=8", "model.vocab_size=300",
+    # 12 batches an epoch, a checkpoint every 4 steps: the kill below can fall mid-epoch after the second one.
+    sets = TINY + ["data.n_train=96", "data.n_validation=8", "data.n_test=8", "model.vocab_size=300",
                    "train.batch_size=8", "train.save_every_steps=4", "train.epochs=2", "train.num_beams=1"]
     return [sys.executable, "-m", "mono_s2s", "train", "--variant", "monotonic", "--wandb", "disabled",
             "--out", str(out)] + [a for s in sets for a in ("--set", s)]
 
 
 def _env() -> dict:
-    return {**os.environ, "PYTHONPATH": str(ROOT)}
+    # One intra-op thread per process (as torchrun sets): on two shared cores, OpenMP hand-offs between
+    # threads made a tiny training run ten times slower (45 s instead of 4 s). Every run here uses it,
+    # so runs compared weight for weight use the same thread count.
+    return {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 @pytest.mark.slow
 def test_killed_run_resumes_to_the_same_weights(tmp_path):
     straight, killed = tmp_path / "straight", tmp_path / "killed"
-    r = subprocess.run(_train_cmd(straight), env=_env(), capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr[-2000:]
+    # The uninterrupted run goes on beside the one that is killed and resumed (one thread each, two cores).
+    log = tmp_path / "straight.log"
+    with open(log, "w") as fh:
+        uninterrupted = subprocess.Popen(_train_cmd(straight), env=_env(), stdout=fh, stderr=subprocess.STDOUT)
 
     proc = subprocess.Popen(_train_cmd(killed), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state_file = killed / "checkpoints" / "mono" / "latest" / STATE_FILE
@@ -128,6 +136,7 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
     r = subprocess.run(_train_cmd(killed), env=_env(), capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "resuming from" in r.stdout
+    assert uninterrupted.wait(timeout=600) == 0, log.read_text()[-2000:]
     a = load_file(straight / "checkpoints" / "mono" / "latest" / "model.safetensors")
     b = load_file(killed / "checkpoints" / "mono" / "latest" / "model.safetensors")
     assert a.keys() == b.keys()
@@ -140,8 +149,9 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
 
 @pytest.mark.slow
 def test_two_processes_end_with_identical_weights(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
-                        "29533", str(ROOT / "tests" / "dist_worker.py"), str(tmp_path)], env=_env(),
+    # --standalone: a free port, not a fixed one two suites running at once on one machine would share.
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                        str(ROOT / "tests" / "dist_worker.py"), str(tmp_path)], env=_env(),
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     ranks = [json.loads((tmp_path / f"rank{i}.json").read_text()) for i in (0, 1)]
@@ -153,21 +163,13 @@ def test_two_processes_end_with_identical_weights(tmp_path):
 
 
 @pytest.mark.slow
-def test_training_run_logs_every_guide_key_offline(tmp_path):
-    """The wandb run of one trained model, read back from its files with `wandb leet inspect`."""
+def test_training_run_logs_every_guide_key_offline(tiny_experiment):
+    """The wandb run of one trained model (the session's tiny experiment), read back with `wandb leet inspect`."""
     from mono_s2s import tracking
-    from mono_s2s.pipeline import prepare, quiet_libraries, train_variant
 
-    quiet_libraries()
-    cfg = build_config("tiny", overrides=TINY + ["data.n_train=160", "data.n_validation=16", "data.n_test=8",
-                                                 "model.vocab_size=300", "train.batch_size=16", "train.epochs=2",
-                                                 "train.num_beams=2", "tracking.mode=offline"])
-    out = tmp_path / "out"
-    prepared = prepare(cfg, out)
-    result = train_variant(cfg, "monotonic", prepared, out, progress=False)
-    runs = list((out / "wandb").glob("offline-run-*"))
-    assert len(runs) == 1
-    run = tracking.read_run(runs[0])
+    cfg, out = tiny_experiment.cfg, tiny_experiment.out
+    result = json.loads((out / "results" / "training_mono.json").read_text())  # what train_variant returned
+    run = tiny_experiment.runs["mono"]  # the only mono training run in the folder (the fixture checks)
     expected = set(tracking.TRAIN_BATCH_KEYS + tracking.TRAIN_EPOCH_KEYS + tracking.VAL_KEYS + tracking.EPOCH_KEYS
                    + (tracking.VAL_SAMPLES_TABLE, tracking.TRAINING_SAMPLES_TABLE))
     assert expected <= run["history_keys"], expected - run["history_keys"]
@@ -179,10 +181,9 @@ def test_training_run_logs_every_guide_key_offline(tmp_path):
     for key in ("model/parameters", "data/train_size", "best_val_loss", "final_val_loss", "epochs_trained",
                 "clean/rougeL_mean", "clean/rougeL_ci_low", "clean/rougeL_ci_high"):
         assert key in summary, key
-    assert summary["epochs_trained"] == 2 and summary["model/parameters"] == result["parameters"]
+    assert summary["epochs_trained"] == cfg.train.epochs == 2 and summary["model/parameters"] == result["parameters"]
     models = [a for a in run["artifacts"] if a["type"] == "model"]
     assert len(models) == 1 and models[0]["name"].startswith("mono-best")
     assert "model.safetensors" in " ".join(map(str, models[0]["files"]))
     # The results file for the analysis: per-example scores keyed by test example id.
-    saved = json.loads((out / "results" / "training_mono.json").read_text())
-    assert len(saved["predictions"]) == 8 and len(saved["per_example"]["rougeL"]) == 8
+    assert len(result["predictions"]) == cfg.data.n_test and len(result["per_example"]["rougeL"]) == cfg.data.n_test
