@@ -198,13 +198,18 @@ def test_notebook_setup_cells_in_fake_colab(fake_colab, monkeypatch, tmp_path, f
 
 # --- the notebook, executed headless ---------------------------------------------------------------------------
 
+# The smallest run that still exercises every cell: one epoch of a one-layer model on 32 examples.
 TINY = {
     "PRESET": "tiny", "DATA": "synthetic", "SEEDS": 1, "WANDB_MODE": "offline",
     "HOTFLIP_SAMPLES": 2, "UNIVERSAL_TRAIN_SAMPLES": 2, "UNIVERSAL_EVAL_SAMPLES": 2, "NES_SAMPLES": 2,
     "INJECTION_SAMPLES": 2, "OOD_SAMPLES": 2,
-    "OVERRIDES": ["data.n_train=300", "data.n_validation=40", "data.n_test=40", "model.vocab_size=400",
-                  "train.epochs=2", "train.num_beams=2", "attacks.hotflip_iters=2", "attacks.universal_epochs=1",
-                  "attacks.nes_population=3", "attacks.nes_generations=1"],
+    "OVERRIDES": ["model.d_model=16", "model.d_ff=32", "model.n_heads=2", "model.n_encoder_layers=1",
+                  "model.n_decoder_layers=1", "model.vocab_size=150", "data.n_train=32", "data.n_validation=8",
+                  "data.n_test=4", "data.max_source_tokens=48", "data.max_summary_tokens=8", "train.batch_size=16",
+                  "train.eval_batch_size=16", "train.epochs=1", "train.num_beams=1", "attacks.hotflip_iters=2",
+                  "attacks.hotflip_trigger_len=2", "attacks.hotflip_topk=2", "attacks.universal_epochs=1",
+                  "attacks.universal_trigger_len=2", "attacks.universal_topk=2", "attacks.universal_beam=1",
+                  "attacks.nes_population=2", "attacks.nes_generations=1", "attacks.nes_trigger_len=2"],
 }
 
 
@@ -225,8 +230,16 @@ def _execute(tmp_path: Path, out: Path, name: str) -> tuple[str, float]:
     return text, seconds
 
 
+def _stamps(folder: Path) -> dict[str, tuple[int, int]]:
+    """Size and modification time of every file under ``folder``: a file written again changes its mtime."""
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 @pytest.mark.slow
-def test_notebook_runs_headless_and_resumes(tmp_path):
+def test_notebook_runs_headless_and_resumes(tmp_path, monkeypatch):
+    # The kernel inherits this: one intra-op thread (tiny tensors; two threads on two shared cores are slower).
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
     out = tmp_path / "outputs"
     text, first = _execute(tmp_path, out, "run1.ipynb")
     print(f"\npapermill, first run: {first:.1f} s")
@@ -239,10 +252,18 @@ def test_notebook_runs_headless_and_resumes(tmp_path):
     assert len(runs) == 3, runs
     jobs = sorted(tracking.read_run(r)["job_type"] for r in runs)
     assert jobs == ["adversarial", "training", "training"]
+    checkpoints = _stamps(out / "checkpoints")
+    assert {f"{slug}/{kind}/model.safetensors" for slug in ("nonmono", "mono") for kind in ("best", "latest")
+            } <= set(checkpoints)
+    trained = {slug: (out / "results" / f"training_{slug}.json").read_text() for slug in ("nonmono", "mono")}
+    records = (out / "results" / "attack_records.jsonl").read_text()
 
     text, again = _execute(tmp_path, out, "run2.ipynb")
     print(f"papermill, resumed run: {again:.1f} s")
     assert text.count("already trained") == 2 and "reused" in text
-    assert again < first
+    # The resumed run reused the work: no checkpoint written again, no training result and no attack record redone.
+    assert _stamps(out / "checkpoints") == checkpoints
+    assert {slug: (out / "results" / f"training_{slug}.json").read_text() for slug in trained} == trained
+    assert (out / "results" / "attack_records.jsonl").read_text() == records
     new = sorted(set((out / "wandb").glob("offline-run-*")) - set(runs))
     assert [tracking.read_run(r)["job_type"] for r in new] == ["adversarial"]  # no model was trained again
