@@ -29,7 +29,8 @@ and ``overall_{model}_degradation``, in the tables): attacked − clean NLL, in 
 called ``rel_degradation``. Schema 1 also stored the relative form as
 ``degradation``; such a file is refused with a one-line error (``mono-s2s attack``
 on the same folder rebuilds it from the records). The stable minimum of a record
-is :data:`RECORD_FIELDS`.
+is :data:`RECORD_FIELDS`, the type of each of its fields :data:`RECORD_TYPES`
+(checked by :func:`load_results` and by the runner's record store).
 
 :func:`build_results` makes the attack sections from the records; the report
 adds the analysis sections and writes the file (:mod:`mono_s2s.report`).
@@ -49,6 +50,61 @@ from mono_s2s.errors import UserError
 SCHEMA_VERSION = 2
 RESULTS_FILE = "adversarial_results.json"
 RECORD_FIELDS = ("sample_id", "abs_degradation", "rel_degradation", "original_nll", "attacked_nll", "success")
+
+# The type of every field of a record: AttackRecord's fields (mono_s2s.attacks.common), then the numbers its
+# to_dict adds. Written out here, not read from the dataclass, so that reading a results file needs no torch;
+# tests/test_faults_files.py checks that it agrees with AttackRecord's annotations. "number" is an int or a
+# float (NaN included: json writes it), never a bool; "integer" is never a bool either.
+RECORD_TYPES: dict[str, tuple[str, bool]] = {  # field -> (kind, may be null)
+    "attack": ("string", False), "model": ("string", False), "sample_id": ("string", False),
+    "original_nll": ("number", False), "attacked_nll": ("number", False), "success": ("boolean", False),
+    "queries": ("integer", False), "perturbed_text": ("string", False), "trigger": ("string", True),
+    "tokens_changed": ("integer", False), "original_rougeL": ("number", True), "attacked_rougeL": ("number", True),
+    "extra": ("object", False),
+    "original_ppl": ("number", False), "attacked_ppl": ("number", False), "abs_degradation": ("number", False),
+    "rel_degradation": ("number", False),
+}
+_KIND_NAMES = {"string": "a string", "number": "a number", "integer": "an integer", "boolean": "true or false",
+               "object": "an object"}
+
+
+def _is_kind(value: Any, kind: str) -> bool:
+    if kind == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, {"string": str, "boolean": bool, "object": dict}[kind])
+
+
+def json_type(value: Any) -> str:
+    """What a JSON value is, in words: ``null``, ``a string``, ``a list``, ..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return {str: "a string", list: "a list", dict: "an object"}.get(type(value), f"a {type(value).__name__}")
+
+
+def record_problem(record: Any, required) -> tuple[str, str] | None:
+    """What is wrong with a stored record (a JSON value): ``(field, problem)``, or None if nothing.
+
+    ``field`` is "" when the record is not an object at all. ``required`` lists
+    the fields that must be present; every field that is present must have its
+    :data:`RECORD_TYPES` type (unknown fields are left alone).
+    """
+    if not isinstance(record, dict):
+        return "", f"must be an object, found {json_type(record)}"
+    for name in required:
+        if name not in record:
+            return name, "is missing"
+    for name, value in record.items():
+        kind, nullable = RECORD_TYPES.get(name, (None, True))
+        if kind is None or (value is None and nullable) or _is_kind(value, kind):
+            continue
+        return name, f"must be {_KIND_NAMES[kind]}{' or null' if nullable else ''}, found {json_type(value)}"
+    return None
 
 
 def software_versions() -> dict[str, str]:
@@ -158,13 +214,12 @@ def load_results(path: Path) -> dict[str, Any]:
             records = per_model.get(model)
             _check(path, records, f"attacks.{attack}.{model}", list, "a list of records (the file is incomplete)")
             for i, r in enumerate(records):
-                _check(path, r, f"attacks.{attack}.{model}[{i}]", dict, "a record object")
-                for name in RECORD_FIELDS:
-                    if name not in r:
-                        raise UserError(f"{path}: field 'attacks.{attack}.{model}[{i}].{name}' is missing")
-                for name in ("abs_degradation", "rel_degradation", "original_nll", "attacked_nll"):
-                    if not isinstance(r[name], (int, float)) or isinstance(r[name], bool):
-                        raise UserError(f"{path}: field 'attacks.{attack}.{model}[{i}].{name}' must be a number")
+                _check_record(path, r, f"attacks.{attack}.{model}[{i}]")
+    transfer_records = data.get("transfer_records")
+    if transfer_records is not None:
+        _check(path, transfer_records, "transfer_records", list, "a list of records")
+        for i, r in enumerate(transfer_records):
+            _check_record(path, r, f"transfer_records[{i}]")
     clean = data.get("clean")
     if clean is not None:
         _check(path, clean, "clean", dict, "an object")
@@ -176,6 +231,15 @@ def load_results(path: Path) -> dict[str, Any]:
                     raise UserError(f"{path}: field 'clean.{model}.{name}' has {len(scores[name])} entries but "
                                     f"'clean.{model}.ids' has {len(scores['ids'])}")
     return data
+
+
+def _check_record(path: Path, record: Any, where: str) -> None:
+    """A ``UserError`` naming the record's field (``attacks.nes.mono[3].success``) when it is missing or mistyped."""
+    _check(path, record, where, dict, "a record object")
+    problem = record_problem(record, RECORD_FIELDS)
+    if problem:
+        name, what = problem
+        raise UserError(f"{path}: field '{where}.{name}' {what}")
 
 
 def _check(path: Path, value: Any, field: str, kind: type, what: str) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import math
 import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -26,6 +26,11 @@ from torch.nn import functional as F
 
 from mono_s2s.batching import collate
 from mono_s2s.progress import bar as progress_bar
+from mono_s2s.results import record_problem
+
+
+class BadRecord(ValueError):
+    """A stored record that does not fit :class:`AttackRecord`; the message names the field."""
 
 
 @dataclass
@@ -69,8 +74,18 @@ class AttackRecord:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> AttackRecord:
-        names = {f for f in cls.__dataclass_fields__}
+    def from_dict(cls, d: Any) -> AttackRecord:
+        """The record a stored JSON value holds; :class:`BadRecord` naming the field if it does not fit.
+
+        Every field must have its type (:data:`mono_s2s.results.RECORD_TYPES`): a
+        ``"maybe"`` success or a null sample id would otherwise be counted.
+        """
+        required = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING]
+        problem = record_problem(d, required)
+        if problem:
+            name, what = problem
+            raise BadRecord(f"field '{name}' {what}" if name else f"a record {what}")
+        names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
 
 

@@ -27,10 +27,10 @@ from typing import Callable
 
 from mono_s2s import tracking
 from mono_s2s.attacks import ATTACKS, transfer_name
-from mono_s2s.attacks.common import AttackRecord, Objective
+from mono_s2s.attacks.common import AttackRecord, BadRecord, Objective
 from mono_s2s.config import VARIANT_SLUGS, ExperimentConfig
 from mono_s2s.data.records import Record
-from mono_s2s.errors import UserError
+from mono_s2s.errors import UserError, warn
 from mono_s2s.results import build_results
 
 RECORDS_FILE = "attack_records.jsonl"
@@ -75,18 +75,52 @@ class RecordStore:
         self.path = path
         self.records: list[AttackRecord] = []
         if path.is_file():
-            lines = path.read_text(encoding="utf-8").splitlines()
-            for line in lines:
-                if not line.strip():
-                    continue
-                try:
-                    self.records.append(AttackRecord.from_dict(json.loads(line)))
-                except (ValueError, TypeError):
-                    # A line cut by a kill mid-write: everything before it is intact. Drop the
-                    # rest, so that new records are not appended after a broken line.
-                    self.rewrite()
-                    break
+            self._load()
         self.done = {(r.attack, r.model, r.sample_id) for r in self.records}
+
+    def _load(self) -> None:
+        """Every valid line becomes a record; bad lines are skipped, named in one warning and dropped from the file.
+
+        A bad line is most often the last one, cut by a kill mid-write. One in the
+        middle (a disk fault, a hand edit) must not cost the valid records after it:
+        each took an attack's compute. A line is bad when it is not JSON, not an
+        object, or a field is missing or of the wrong type (:meth:`AttackRecord.from_dict`).
+        The file is rewritten (atomically) without the bad lines, so that records
+        appended later never follow a broken line.
+        """
+        from mono_s2s.checkpoint import write_text_atomically
+
+        data = self.path.read_bytes()
+        lines = data.split(b"\n")
+        good: list[str] = []  # the valid lines, verbatim
+        bad: list[tuple[int, str]] = []  # (line number, what is wrong)
+        for number, raw in enumerate(lines, 1):
+            if not raw.strip():
+                continue
+            try:
+                line = raw.decode("utf-8")
+                record = AttackRecord.from_dict(json.loads(line))
+            except UnicodeDecodeError:
+                bad.append((number, "not UTF-8 text"))
+            except json.JSONDecodeError:
+                # The file ends in a newline after every complete record: a last line without one was cut.
+                bad.append((number, "cut off mid-write" if number == len(lines) else "not valid JSON"))
+            except BadRecord as e:
+                bad.append((number, str(e)))
+            else:
+                self.records.append(record)
+                good.append(line)
+        if not bad:
+            if data and not data.endswith(b"\n"):  # a hand-edited last line: the next record must not join it
+                write_text_atomically(self.path, "".join(line + "\n" for line in good))
+            return
+        if len(bad) == 1:
+            what = f"bad line {bad[0][0]} ({bad[0][1]}); its sample"
+        else:
+            numbers = ", ".join(str(n) for n, _ in bad[:10]) + (", ..." if len(bad) > 10 else "")
+            what = f"{len(bad)} bad lines ({numbers}; line {bad[0][0]}: {bad[0][1]}); their samples"
+        warn(f"{self.path}: skipped {what} will be attacked again")
+        write_text_atomically(self.path, "".join(line + "\n" for line in good))
 
     def add(self, record: AttackRecord) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -151,12 +185,33 @@ def _same_attack_settings(cfg: ExperimentConfig, results_dir: Path) -> None:
 
 
 def trained_models(cfg: ExperimentConfig, out: Path) -> dict[str, Path]:
-    """Each variant's best checkpoint folder; a one-line error naming the first one not trained yet."""
+    """Each variant's best checkpoint folder; a one-line error naming the first one not usable, and the fix.
+
+    A model counts as trained only when its best checkpoint would load
+    (:func:`~mono_s2s.checkpoint.checkpoint_problem`: config.json and complete
+    safetensors weights), so a half-written folder fails here, before anything
+    is prepared. Training again repairs a model whose training has not finished;
+    a finished one would be skipped as already trained, so for a broken or
+    missing checkpoint after training the message says to move the variant's
+    checkpoints away first.
+    """
+    from mono_s2s.checkpoint import checkpoint_problem, resolve
+    from mono_s2s.train import read_state
+
     best = {VARIANT_SLUGS[v]: out / "checkpoints" / VARIANT_SLUGS[v] / "best" for v in cfg.model.variants}
     for variant, path in zip(cfg.model.variants, best.values()):
-        if not (path / "config.json").is_file():
+        problem = checkpoint_problem(path)
+        if problem is None:
+            continue
+        try:
+            finished = bool((read_state(path.parent / "latest") or {}).get("finished"))
+        except ValueError:  # a corrupted trainer state: training again cannot resume from it either
+            finished = True
+        if not resolve(path).exists() and not finished:
             raise UserError(f"no trained {variant} model at {path}: run 'mono-s2s train --variant {variant}' "
                             f"(or 'mono-s2s run') with --out {out} first")
+        raise UserError(f"{problem}; move {path.parent} away and run 'mono-s2s train --variant {variant} "
+                        f"--out {out}' to train the {variant} model again")
     return best
 
 
