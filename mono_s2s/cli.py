@@ -8,6 +8,7 @@ common keys. User mistakes print one line and exit 2; bugs keep their traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 from pathlib import Path
@@ -34,7 +35,10 @@ def _config_flags(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mono-s2s", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="mono-s2s", description=__doc__.splitlines()[0], epilog=(
+        f"Exit codes: 0 done; 2 a mistake to fix (one line names the file, setting or busy folder); 3 training "
+        f"diverged (NaN/inf loss); {EXIT_NO_SPACE} no space left on device (nothing is half-written: free space "
+        f"and run the same command again); 130 interrupted."))
     sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     p = sub.add_parser("run", help="the whole pipeline: data, tokenizer, models, training, attacks, report")
     _config_flags(p)
@@ -146,16 +150,63 @@ def cmd_check(args: argparse.Namespace) -> int:
 COMMANDS = {"run": cmd_run, "check": cmd_check, "train": cmd_train, "attack": cmd_attack, "report": cmd_report}
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+EXIT_NO_SPACE = 4  # a full disk (or quota): not the user's input (2), not a diverged run (3)
+_NO_SPACE_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+# How libraries that wrap the OSError (safetensors: "IoError(Os { code: 28, ... })") still say it.
+_NO_SPACE_TEXT = ("no space left on device", "disk quota exceeded")
+
+
+def _full_disk(exc: BaseException) -> BaseException | None:
+    """The exception in ``exc``'s chain (itself, or one it was raised from) that says the disk is full; or None."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in _NO_SPACE_ERRNOS:
+            return exc
+        if any(text in str(exc).lower() for text in _NO_SPACE_TEXT):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _free_space(path: Path) -> str:
+    import shutil
+
+    while not path.exists() and path != path.parent:
+        path = path.parent
     try:
-        return COMMANDS[args.verb](args)
+        return f"{shutil.disk_usage(path).free / 2**20:,.0f} MB free there now"
+    except OSError:
+        return "free space unknown"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from mono_s2s import lock
+
+    args = build_parser().parse_args(argv)
+    # Every verb with --out writes into it and holds its lock for the whole command (check only reads).
+    out = getattr(args, "out", None)
+    try:
+        with lock.hold(out):
+            return COMMANDS[args.verb](args)
     except UserError as e:
         print(f"mono-s2s: error: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("mono-s2s: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:
+        # A full disk, wherever it struck: every write is atomic, so nothing is half-written and the
+        # same command resumes once there is space; a traceback would add nothing.
+        full = _full_disk(e)
+        if full is None:
+            raise
+        filename = getattr(full, "filename", None)  # os.write and friends do not name the file
+        where = Path(filename) if filename else Path(out or ".")
+        what = f"writing {where}" if filename else f"writing under {where}"
+        print(f"mono-s2s: error: no space left on device {what} ({_free_space(where)}); free some space and run "
+              "the same command again: finished work is kept", file=sys.stderr)
+        return EXIT_NO_SPACE
 
 
 if __name__ == "__main__":

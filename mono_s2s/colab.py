@@ -10,6 +10,13 @@
   records and wandb runs outlive the session. Running the notebook again in a new
   session then resumes from them (finished models are not retrained).
 
+Wherever the outputs go, the kernel then holds that folder's lock
+(:func:`mono_s2s.lock.hold_until_exit`) until it shuts down: the notebook runs the
+pipeline one stage per cell, so no single call spans them, and a second notebook
+or a ``mono-s2s`` command on the same folder is refused with one line instead of
+training the same models again. A kernel that was killed leaves a stale lock,
+which the next session takes over.
+
 The two calls that reach outside the process -- the pip command
 (:func:`pip_install`) and ``google.colab.drive.mount`` -- are kept in one place
 each, so tests can replace them.
@@ -21,6 +28,7 @@ bootstrap for that case only, and :func:`setup` does the rest.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.metadata
 import json
@@ -113,24 +121,36 @@ def setup(repo_url: str, output_dir: str | Path, mount_drive: bool = False,
           drive_dir: str | Path = DEFAULT_DRIVE_DIR) -> Path:
     """Prepare the environment and return the experiment's output folder.
 
-    Locally: returns ``Path(output_dir)`` and does nothing else. In Colab: makes
+    Locally: returns ``Path(output_dir)`` and only takes its lock. In Colab: makes
     sure the package is installed from ``repo_url`` (:func:`ensure_installed`);
     with ``mount_drive`` mounts Drive and returns ``drive_dir / output_dir`` (an
     absolute ``output_dir`` is kept as given); without it the outputs stay on the
-    runtime's disk and are lost when the session ends.
+    runtime's disk and are lost when the session ends. Either way the folder's
+    lock is held until the kernel exits (see the module docstring).
     """
     output_dir = Path(output_dir)
     if not in_colab():
         print(f"local Jupyter: outputs in {output_dir.resolve()}", flush=True)
-        return output_dir
+        return _held(output_dir)
     if ensure_installed(repo_url):
         print(f"colab: installed mono-s2s from {repo_url}", flush=True)
+        # The new code raises its own UserError class: show that one as one line too (mono_s2s.notebook).
+        with contextlib.suppress(ImportError):
+            importlib.import_module("mono_s2s.notebook").show_user_errors()
     if not mount_drive:
         print(f"colab: outputs in {output_dir.resolve()} (on the runtime's disk: lost when the session ends; "
               "set MOUNT_DRIVE = True to keep them)", flush=True)
-        return output_dir
+        return _held(output_dir)
     mount_google_drive()
     out = output_dir if output_dir.is_absolute() else Path(drive_dir) / output_dir
     out.mkdir(parents=True, exist_ok=True)
     print(f"colab: Google Drive mounted; outputs in {out} (kept across sessions)", flush=True)
+    return _held(out)
+
+
+def _held(out: Path) -> Path:
+    """``out``, with its lock held by this kernel until it exits (a one-line UserError if another process has it)."""
+    from mono_s2s.lock import hold_until_exit
+
+    hold_until_exit(out)
     return out

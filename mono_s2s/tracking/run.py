@@ -18,6 +18,13 @@ Only rank 0 of a distributed launch tracks; the other ranks are ``disabled``.
 Tracking must never stop an experiment: if wandb cannot start, or fails later,
 we print one warning line to stderr and carry on with tracking off.
 
+Online without a network: ``wandb.init`` is given :data:`INIT_TIMEOUT_S` (wandb's
+own default is 90 s; ``WANDB_INIT_TIMEOUT`` still wins). If it fails online, the
+same run is opened offline instead (upload it later with ``wandb sync``; tracking
+is off only if offline fails too), and the process remembers: its later runs go
+straight to that fallback, so an experiment's three runs cost one timeout and
+one warning line, not three.
+
 Departure from the seed notebook: the seed logged through the global
 ``wandb.log``; we hold the run object (``reinit="create_new"``) so two trackers
 cannot write into each other's run. The names the runs carry are in :mod:`.keys`.
@@ -43,6 +50,7 @@ from mono_s2s.tracking.keys import run_name, run_tags
 # --------------------------------------------------------------------------
 
 _DEFAULT_BASE_URL = "https://api.wandb.ai"
+INIT_TIMEOUT_S = 30.0  # online start; an offline fallback loses nothing, so a short wait is safe
 _ENV_MODES = {"online": "online", "run": "online", "offline": "offline", "dryrun": "offline",
               "disabled": "disabled"}
 
@@ -228,6 +236,8 @@ class Tracker:
 
     _active: ClassVar[int] = 0  # trackers with a live run in this process
     _sweep_claimed: ClassVar[str | None] = None  # the agent run id an adversarial run already took
+    # Once an online start failed: the mode the process's later online runs use instead ("offline" or "disabled").
+    _online_fallback: ClassVar[str | None] = None
 
     def __init__(self, args: TrackArgs, kind: str, slug: str | None, config: dict, out_dir: Path,
                  resume_id: str | None = None) -> None:
@@ -238,6 +248,8 @@ class Tracker:
         self.name = run_name(kind, slug)
         self.tags = run_tags(kind, slug)
         self.mode = resolve_mode(args.mode)
+        if self.mode == "online" and Tracker._online_fallback:
+            self.mode = Tracker._online_fallback  # an earlier run of this process could not start online
         self._run: Any = None
         self._wandb: Any = None
         self._last_step: int | None = None
@@ -254,7 +266,8 @@ class Tracker:
         if role == "sweep":
             project = entity = None  # wandb ignores (and warns about) them for the sweep's run
             self.sweep_run_id = os.environ.get("WANDB_RUN_ID")
-        try:
+
+        def start(mode: str):
             import wandb
 
             out_dir.mkdir(parents=True, exist_ok=True)
@@ -262,6 +275,11 @@ class Tracker:
                 # wandb reads the environment once per session (setup); start a fresh one so that it
                 # sees the variables as they are now (hidden or not), not as an earlier run saw them.
                 wandb.teardown()
+            # quiet: only where the run is saved; the run's own files stay complete
+            # (console capture, requirements, system stats).
+            settings = {"quiet": True}
+            if mode == "online" and not os.environ.get("WANDB_INIT_TIMEOUT"):
+                settings["init_timeout"] = INIT_TIMEOUT_S
             with hidden_sweep_env(role == "apart"):
                 run = wandb.init(
                     project=project,
@@ -272,18 +290,32 @@ class Tracker:
                     job_type=kind,
                     config=_plain(dict(config)),
                     dir=str(out_dir),
-                    mode=self.mode,
+                    mode=mode,
                     id=resume_id,
                     resume="allow" if resume_id else None,
                     allow_val_change=True if resume_id else None,
                     reinit="create_new",
-                    # quiet: only where the run is saved; the run's own files stay complete
-                    # (console capture, requirements, system stats).
-                    settings=wandb.Settings(quiet=True),
+                    settings=wandb.Settings(**settings),
                 )
-        except Exception as exc:  # no network, bad key, broken install: carry on untracked
-            _warn(f"wandb could not start ({_one_line(exc)}); tracking is off for this run")
-            return
+            return wandb, run
+
+        try:
+            wandb, run = start(self.mode)
+        except Exception as exc:  # no network, bad key, broken install: carry on offline, or untracked
+            if self.mode != "online":
+                _warn(f"wandb could not start ({_one_line(exc)}); tracking is off for this run")
+                return
+            online_failure = _one_line(exc)
+            try:
+                wandb, run = start("offline")
+            except Exception as exc2:
+                Tracker._online_fallback = self.mode = "disabled"
+                _warn(f"wandb could not start online ({online_failure}) nor offline ({_one_line(exc2)}); "
+                      "tracking is off for this run and the later ones of this process")
+                return
+            Tracker._online_fallback = self.mode = "offline"
+            _warn(f"wandb could not start online ({online_failure}); this run and the later ones of this process "
+                  f"are tracked offline (this one in {out_dir / 'wandb'}; upload them later with 'wandb sync')")
         self._wandb = wandb
         self._run = run
         self.enabled = True
