@@ -118,7 +118,7 @@ def train_variant(cfg: ExperimentConfig, variant: str, prepared: Prepared, out: 
     import json
 
     from mono_s2s import tracking
-    from mono_s2s.checkpoint import load_checkpoint
+    from mono_s2s.checkpoint import checkpoint_problem, load_checkpoint, resolve
     from mono_s2s.evaluate import clean_quality
     from mono_s2s.train import Trainer, check_reusable, read_state, result_dict
 
@@ -127,6 +127,13 @@ def train_variant(cfg: ExperimentConfig, variant: str, prepared: Prepared, out: 
     seed = cfg.train.seed if seed is None else seed
     check_reusable(out / "checkpoints" / slug / "latest", cfg, variant, seed)
     state = read_state(out / "checkpoints" / slug / "latest")
+    best = out / "checkpoints" / slug / "best"
+    if state and (state.get("finished") or resolve(best).exists()) and (problem := checkpoint_problem(best)):
+        # A best checkpoint missing or half-written after training is not a trained model; but training
+        # again would not repair it (a finished state returns at once, a resumed one rewrites 'best' only
+        # when validation improves on the best epoch's loss), so say what does.
+        raise UserError(f"{problem}; move {best.parent} away and run 'mono-s2s train --variant {variant} "
+                        f"--out {out}' to train the {variant} model again")
     if state and state.get("finished") and results_file.is_file():
         done = json.loads(results_file.read_text())
         if done.get("seed") == seed:
@@ -174,15 +181,40 @@ def attack_phase(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Pa
     Data flows one way: the runner's results go to the report, which writes the
     results file and every table (:func:`mono_s2s.report.publish`). Finished
     attack records are not redone.
+
+    The adversarial run's id is kept in ``results/adversarial_run.json`` from the
+    moment it opens. A phase that was stopped (killed, interrupted, a full disk)
+    resumes that same wandb run when it is run again, as training runs do. A
+    phase that had finished opens a new run: it redoes no attack, but logs every
+    per-sample row, table and final key again, which would double the finished
+    run's history.
     """
+    import json
+
     from mono_s2s import report, tracking
     from mono_s2s.attacks.runner import prepare_phase, run_attacks
+    from mono_s2s.checkpoint import write_text_atomically
 
     phase = prepare_phase(cfg, corpus, out)  # every refusal before a wandb run is opened
-    with tracking.Tracker(cfg.tracking, "adversarial", None, config=phase.config, out_dir=out) as tracker:
-        results = run_attacks(cfg, phase, out, tracker, progress=progress)
+    run_file = out / "results" / "adversarial_run.json"
+    try:
+        before = json.loads(run_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # none yet (or unreadable): a new run
+        before = {}
+    if not isinstance(before, dict):
+        before = {}
+    resume_id = before.get("run_id") if before.get("finished") is False else None
+    with tracking.Tracker(cfg.tracking, "adversarial", None, config=phase.config, out_dir=out,
+                          resume_id=resume_id) as tracker:
+        run_id = tracker.run_id or resume_id
+        if tracker.run_id:
+            write_text_atomically(run_file, json.dumps({"run_id": run_id, "finished": False}))
+        results = run_attacks(cfg, phase, out, tracker, progress=progress,
+                              resumed_run=bool(resume_id) and tracker.run_id == resume_id)
         # The analysis goes into this same wandb run (the guide's final/* keys).
         rep = report.publish(results, out, tracker=tracker, quiet=True, n_seeds=cfg.seeds)
+    if run_id:
+        write_text_atomically(run_file, json.dumps({"run_id": run_id, "finished": True}))
     return results, rep
 
 

@@ -523,3 +523,27 @@ def test_a_killed_attack_phase_resumes_its_wandb_run(ready, tmp_path, monkeypatc
     assert again != first["run_id"]
     assert json.loads(run_file.read_text()) == {"run_id": again, "finished": True}
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_resumed_adversarial_run_does_not_log_finished_iterations_twice(ready, tmp_path, monkeypatch, capsys):
+    from mono_s2s.attacks import runner
+
+    out = _copy(ready, tmp_path / "out")
+    argv = ["attack", "--out", str(out), "--wandb", "offline", *FLAGS]
+    assert cli.main(argv) == 0
+    n_hotflip = sum(1 for line in (out / "results" / runner.RECORDS_FILE).read_text().splitlines()
+                    if json.loads(line)["attack"] == "hotflip")
+    assert n_hotflip > 0
+    logged = []
+    real = runner._log_hotflip_iterations
+    monkeypatch.setattr(runner, "_log_hotflip_iterations", lambda t, r: (logged.append(r.sample_id), real(t, r)))
+
+    run_file = out / "results" / "adversarial_run.json"
+    state = json.loads(run_file.read_text())
+    run_file.write_text(json.dumps({**state, "finished": False}))  # as if killed after the last record
+    assert cli.main(argv) == 0
+    assert logged == []  # the resumed run already holds every finished sample's iterations
+
+    assert cli.main(argv) == 0  # finished: a new run, which gets them all
+    assert len(logged) == n_hotflip
+    assert "Traceback" not in capsys.readouterr().err

@@ -289,12 +289,15 @@ def _fill_rouge(store: RecordStore, models: dict[str, tuple], samples: dict[str,
     store.rewrite()
 
 
-def run_attacks(cfg: ExperimentConfig, phase: Phase, out: Path, tracker, progress: bool = True) -> dict:
+def run_attacks(cfg: ExperimentConfig, phase: Phase, out: Path, tracker, progress: bool = True,
+                resumed_run: bool = False) -> dict:
     """All attacks on all trained variants, logged to ``tracker`` (the adversarial wandb run).
 
     Records stream to ``results/attack_records.jsonl`` as samples finish. Returns
     the results (:func:`mono_s2s.results.build_results`); the analysis and the
     results file are the report's (the pipeline passes the results on).
+    ``resumed_run``: ``tracker`` continues the wandb run that logged the records
+    already on disk, so their per-iteration rows are not logged a second time.
     """
     from mono_s2s.attacks.common import evaluate_triggers_per_sample
     from mono_s2s.attacks.hotflip import hotflip_attack
@@ -314,10 +317,10 @@ def run_attacks(cfg: ExperimentConfig, phase: Phase, out: Path, tracker, progres
     triggers = json.loads(triggers_file.read_text()) if triggers_file.is_file() else {}
 
     each = functools.partial(_each_sample, progress=progress)
-    # HotFlip's per-iteration keys are logged from each finished record (as each sample ends), so
-    # a resumed phase also logs the samples finished before the interruption: their records are on
-    # disk, but the wandb run they were first logged in was cut short.
-    for record in store.records:
+    # HotFlip's per-iteration keys are logged from each finished record (as each sample ends). A phase
+    # that opens a new wandb run logs the samples finished before it too (their records are on disk,
+    # the run they were first logged in is another one); a resumed run already holds them.
+    for record in ([] if resumed_run else store.records):
         if record.attack == "hotflip":
             _log_hotflip_iterations(tracker, record)
 
