@@ -156,17 +156,40 @@ _NO_SPACE_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _NO_SPACE_TEXT = ("no space left on device", "disk quota exceeded")
 
 
-def _full_disk(exc: BaseException) -> BaseException | None:
+# torch.save (optimizer and RNG states) reports a failed write without its errno: "[enforce fail at
+# inline_container.cc] unexpected pos ...", from "basic_ios::clear: iostream error". Seen with a full
+# tmpfs; such an error counts as a full disk when the output folder's disk is (nearly) full right after.
+_WRITE_FAILED_TEXT = ("iostream error", "file write failed", "inline_container")
+_NEARLY_FULL_BYTES = 16 * 2**20
+
+
+def _full_disk(exc: BaseException, out: Path | None = None) -> BaseException | None:
     """The exception in ``exc``'s chain (itself, or one it was raised from) that says the disk is full; or None."""
-    seen = set()
+    seen, failed_write = set(), None
+    first = exc
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         if isinstance(exc, OSError) and exc.errno in _NO_SPACE_ERRNOS:
             return exc
         if any(text in str(exc).lower() for text in _NO_SPACE_TEXT):
             return exc
+        if failed_write is None and any(text in str(exc).lower() for text in _WRITE_FAILED_TEXT):
+            failed_write = first
         exc = exc.__cause__ or exc.__context__
+    if failed_write is not None and out is not None and _free_bytes(Path(out)) < _NEARLY_FULL_BYTES:
+        return failed_write
     return None
+
+
+def _free_bytes(path: Path) -> float:
+    import shutil
+
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        return shutil.disk_usage(path).free
+    except OSError:
+        return float("inf")
 
 
 def _free_space(path: Path) -> str:
@@ -198,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:
         # A full disk, wherever it struck: every write is atomic, so nothing is half-written and the
         # same command resumes once there is space; a traceback would add nothing.
-        full = _full_disk(e)
+        full = _full_disk(e, out)
         if full is None:
             raise
         filename = getattr(full, "filename", None)  # os.write and friends do not name the file

@@ -12,7 +12,8 @@ one plain line when its stage ends::
 An inner bar (``leave=False``: an epoch inside training, a sample inside an
 attack) prints its line only when its stage took at least
 :data:`INNER_LINE_AFTER_S`, so a long run still shows signs of life without
-flooding short ones.
+flooding short ones. A stage that ends in an error prints nothing: the error's
+own line (``mono-s2s: error: ...``) stays the only one.
 """
 
 from __future__ import annotations
@@ -54,18 +55,22 @@ class StageLine:
         self._closed = False
 
     def __iter__(self) -> Iterator:
-        try:
-            for item in self.iterable:
-                yield item
-                self.n += 1
-        finally:
-            self.close()  # also on ``break``: the generator is closed when the loop lets go of it
+        for item in self.iterable:
+            yield item
+            self.n += 1
+        # Only a finished loop reports by itself. A loop left by ``break`` or by an exception cannot be told
+        # apart from here, and an error must stay the one line its handler prints: a stage that stops early
+        # on purpose (early stopping) calls close() before it breaks.
+        self.close()
 
     def __enter__(self) -> StageLine:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self._closed = True  # silently: the error's own line says what happened
 
     def update(self, n: int = 1) -> None:
         self.n += n

@@ -352,11 +352,16 @@ class Trainer:
             self._clear_stale_tmp()
             tmp.mkdir(parents=True)
         self.acc.wait_for_everyone()
-        self.acc.save_state(str(tmp / "training_state"))
-        if self.acc.is_main_process:
-            write_checkpoint_files(tmp, self.unwrapped, self.tokenizer, self.cfg)
-            (tmp / STATE_FILE).write_text(json.dumps(self.state, indent=2))
-            swap_in(tmp, self.latest_dir)
+        try:
+            self.acc.save_state(str(tmp / "training_state"))
+            if self.acc.is_main_process:
+                write_checkpoint_files(tmp, self.unwrapped, self.tokenizer, self.cfg)
+                (tmp / STATE_FILE).write_text(json.dumps(self.state, indent=2))
+                swap_in(tmp, self.latest_dir)
+        except BaseException:
+            if self.acc.is_main_process:  # a full disk, a kill signal: the old latest stays, the half-written copy goes
+                shutil.rmtree(tmp, ignore_errors=True)
+            raise
         self.acc.wait_for_everyone()
 
     def _save_best(self) -> None:
@@ -478,6 +483,7 @@ class Trainer:
             st["train_time_s"] = time.perf_counter() - started
             self._save_latest()
             if stop:
+                epochs.close()  # early stopping: the stage ends here (its log line says after how many epochs)
                 break
         return self._result()
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from mono_s2s import progress
 
 
@@ -39,11 +41,13 @@ def test_a_log_gets_one_line_per_stage_and_no_escape_codes(monkeypatch):
     assert lines[1].startswith("clean eval: 5/5 src in ")
 
 
-def test_a_stage_ended_by_break_still_reports_and_disabled_bars_say_nothing(monkeypatch):
+def test_a_stage_closed_before_break_reports_and_disabled_bars_say_nothing(monkeypatch):
     log = _log(monkeypatch)
-    for i in progress.bar(range(10), desc="train mono", initial=2, total=12, unit="epoch"):
+    epochs = progress.bar(range(10), desc="train mono", initial=2, total=12, unit="epoch")
+    for i in epochs:
         if i == 4:
-            break  # early stopping
+            epochs.close()  # early stopping
+            break
     for _ in progress.bar(range(3), desc="hidden", disable=True):
         pass
     lines = log.getvalue().splitlines()
@@ -65,3 +69,16 @@ def test_a_terminal_keeps_tqdm(monkeypatch):
     bar = progress.bar(range(2), desc="x")
     assert isinstance(bar, tqdm)
     bar.close()
+
+
+def test_a_stage_ended_by_an_error_prints_nothing(monkeypatch):
+    """The error's own one line stays the only one on stderr."""
+    log = _log(monkeypatch)
+    with pytest.raises(OSError):
+        for i in progress.bar(range(3), desc="train nonmono", unit="epoch"):
+            raise OSError(28, "No space left on device")
+    with pytest.raises(ValueError):
+        with progress.bar(total=3, desc="clean eval") as bar:
+            bar.update(1)
+            raise ValueError("boom")
+    assert log.getvalue() == ""
