@@ -8,9 +8,12 @@ common keys. User mistakes print one line and exit 2; bugs keep their traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from mono_s2s.errors import UserError
@@ -37,8 +40,9 @@ def _config_flags(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mono-s2s", description=__doc__.splitlines()[0], epilog=(
         f"Exit codes: 0 done; 2 a mistake to fix (one line names the file, setting or busy folder); 3 training "
-        f"diverged (NaN/inf loss); {EXIT_NO_SPACE} no space left on device (nothing is half-written: free space "
-        f"and run the same command again); 130 interrupted."))
+        f"diverged (NaN/inf loss or weights); {EXIT_NO_SPACE} no space left on device (nothing is half-written: "
+        f"free space and run the same command again); 130 interrupted (Ctrl-C); {EXIT_TERMINATED} terminated "
+        f"(SIGTERM); after 130 and {EXIT_TERMINATED} the same command resumes."))
     sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     p = sub.add_parser("run", help="the whole pipeline: data, tokenizer, models, training, attacks, report")
     _config_flags(p)
@@ -203,6 +207,31 @@ def _free_space(path: Path) -> str:
         return "free space unknown"
 
 
+EXIT_TERMINATED = 143  # SIGTERM (128 + 15), as a shell reports it
+
+
+class _Terminated(BaseException):
+    """SIGTERM (a job scheduler, ``kill``, a closing terminal), raised where the program is, so that the lock
+    is released and temporary files are removed on the way out, as on Ctrl-C."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise _Terminated()
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds():
+    """While the command runs, SIGTERM unwinds the stack like Ctrl-C (only the main thread can set handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     from mono_s2s import lock
 
@@ -210,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     # Every verb with --out writes into it and holds its lock for the whole command (check only reads).
     out = getattr(args, "out", None)
     try:
-        with lock.hold(out):
+        with _sigterm_unwinds(), lock.hold(out):
             return COMMANDS[args.verb](args)
     except UserError as e:
         print(f"mono-s2s: error: {e}", file=sys.stderr)
@@ -218,6 +247,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mono-s2s: interrupted", file=sys.stderr)
         return 130
+    except _Terminated:
+        print("mono-s2s: terminated (SIGTERM); finished work is kept: run the same command to resume",
+              file=sys.stderr)
+        return EXIT_TERMINATED
     except Exception as e:
         # A full disk, wherever it struck: every write is atomic, so nothing is half-written and the
         # same command resumes once there is space; a traceback would add nothing.

@@ -547,3 +547,27 @@ def test_a_resumed_adversarial_run_does_not_log_finished_iterations_twice(ready,
     assert cli.main(argv) == 0  # finished: a new run, which gets them all
     assert len(logged) == n_hotflip
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_sigterm_releases_the_lock_and_exits_143_in_one_line(tmp_path):
+    """A job scheduler's SIGTERM: the same way out as Ctrl-C (lock released, temp files removed), exit 143."""
+    import time
+
+    out = tmp_path / "out"
+    sets = ["data.n_train=400", "data.n_validation=16", "data.n_test=8", "model.d_model=32", "model.d_ff=64",
+            "train.epochs=50", "train.num_beams=1"]
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("mono-s2s")), "train", "--variant", "baseline",
+                             "--out", str(out), "--wandb", "disabled", *[w for s in sets for w in ("--set", s)]],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (out / "tokenizer" / "tokenizer.json").is_file():  # prepared
+        time.sleep(0.2)
+    time.sleep(2.0)  # into training
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143
+    assert err.strip().splitlines()[-1] == ("mono-s2s: terminated (SIGTERM); finished work is kept: run the same "
+                                            "command to resume")
+    assert "Traceback" not in err
+    assert not (out / ".mono-s2s.lock").exists()
+    assert not list(out.glob("checkpoints/*/.latest.tmp*"))
