@@ -171,19 +171,20 @@ def tiny_experiment(tmp_path_factory) -> TinyExperiment:
     sandboxed as for every test. So: the synthetic corpus (160 / 24 / 16 examples), a BPE tokenizer,
     ``baseline`` and ``monotonic`` trained 2 epochs each (barely: validation loss about 5.6, so do
     not expect attacks to separate them), all five attacks plus transfer on the same samples, the
-    analysis, and three offline wandb runs. About 10 s on a quiet 2-core CPU, 20 s on a busy one.
+    analysis, and three offline wandb runs. About 10 s on a 2-core CPU shared with other test runs.
 
     The folder it yields (``tiny_experiment.out``)::
 
         cache/                                    the generated corpus
         tokenizer/tokenizer.json, ...             the BPE tokenizer
         checkpoints/{nonmono,mono}/{best,latest}/ config.json, model.safetensors, tokenizer files,
-                                                  mono_s2s_config.yaml (+ trainer state in latest/)
+                                                  mono_s2s_config.yaml; latest/ also trainer_state.json
+                                                  and training_state/ (what a resume reads)
         results/training_{nonmono,mono}.json      training summary, test predictions, per-example ROUGE
         results/attack_records.jsonl              every (attack, model, sample) record
         results/universal_triggers.json, attack_settings.json
         results/adversarial_results.json          the results file (summary, records, transfer, statistics)
-        results/summary.csv, adversarial_analysis.png, key_findings.txt
+        results/summary.csv, adversarial_analysis.png, key_findings.txt (and what the report adds)
         wandb/offline-run-*/                      nonmono and mono training runs, the adversarial run
 
     Tests must not write into it (a test that resumes, truncates or re-runs works on
