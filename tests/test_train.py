@@ -96,7 +96,8 @@ def test_non_finite_loss_stops_with_step_and_keeps_last_checkpoint(tmp_path, sma
 def _train_cmd(out: Path) -> list[str]:
     # 12 batches an epoch, a checkpoint every 4 steps: the kill below can fall mid-epoch after the second one.
     sets = TINY + ["data.n_train=96", "data.n_validation=8", "data.n_test=8", "model.vocab_size=300",
-                   "train.batch_size=8", "train.save_every_steps=4", "train.epochs=2", "train.num_beams=1"]
+                   "data.max_source_tokens=96", "data.max_summary_tokens=32", "train.batch_size=8",
+                   "train.save_every_steps=4", "train.epochs=2", "train.num_beams=1"]
     return [sys.executable, "-m", "mono_s2s", "train", "--variant", "monotonic", "--wandb", "disabled",
             "--out", str(out)] + [a for s in sets for a in ("--set", s)]
 
