@@ -47,7 +47,7 @@ class _StopAtStep:
         return lambda *args, **kwargs: None
 
 
-def test_the_real_resume_path_reuses_across_speed_settings_and_refuses_the_rest(tmp_path):
+def test_the_real_resume_path_reuses_across_speed_settings_and_refuses_the_rest(tmp_path, one_torch_thread):
     """One rule for the pipeline's check and the Trainer's resume: an interrupted run resumes under another
     eval batch size, and another learning rate is refused by both with the same one-line message."""
     from mono_s2s.data.synthetic import generate_corpus
@@ -55,10 +55,11 @@ def test_the_real_resume_path_reuses_across_speed_settings_and_refuses_the_rest(
     from mono_s2s.tokenizer import train_tokenizer
     from mono_s2s.train import Trainer, read_state
 
-    corpus = generate_corpus(0, 64, 8, 4)
-    tok = train_tokenizer(corpus["train"], 200)
-    base = ["model.d_model=32", "model.d_ff=64", "model.vocab_size=200", "train.batch_size=16", "train.epochs=2",
-            "train.save_every_steps=1", "train.num_beams=1", "tracking.mode=disabled"]
+    corpus = generate_corpus(0, 32, 4, 2)
+    tok = train_tokenizer(corpus["train"], 150)
+    base = ["model.d_model=16", "model.d_ff=32", "model.n_heads=2", "model.vocab_size=150", "train.batch_size=16",
+            "train.epochs=2", "train.save_every_steps=1", "train.num_beams=1", "data.max_source_tokens=64",
+            "data.max_summary_tokens=16", "tracking.mode=disabled"]
     cfg = build_config("tiny", overrides=base)
     with pytest.raises(KeyboardInterrupt):
         Trainer(cfg, "monotonic", corpus, tok, tmp_path, tracker=_StopAtStep(2), progress=False).fit()
@@ -77,7 +78,7 @@ def test_the_real_resume_path_reuses_across_speed_settings_and_refuses_the_rest(
     faster = build_config("tiny", overrides=base + ["train.eval_batch_size=8", "train.save_every_steps=3"])
     done = train_variant(faster, "monotonic", prepared, tmp_path, progress=False)
     state = read_state(latest)
-    assert state["finished"] and state["global_step"] == done["global_step"] == 2 * (64 // 16)
+    assert state["finished"] and state["global_step"] == done["global_step"] == 2 * (32 // 16)
     # ...and the finished model is reused, not retrained, under the speed settings too.
     assert train_variant(faster, "monotonic", prepared, tmp_path, progress=False) == done
 
