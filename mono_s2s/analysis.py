@@ -40,6 +40,7 @@ ALPHA = 0.05
 RECORD_COLUMNS = ("attack", "model", "sample_id", "original_nll", "attacked_nll", "abs_degradation",
                   "rel_degradation", "success", "queries", "original_rougeL", "attacked_rougeL")
 ROUGE = ("rouge1", "rouge2", "rougeL")
+FACT_RECALL = "fact_recall"  # mono_s2s.evaluate.FACT_RECALL (not imported: the analysis stays free of rouge-score)
 SMALL_N = 10  # below this, say that a test has little power
 
 
@@ -135,14 +136,17 @@ def overall(frame: pd.DataFrame, a: str = BASELINE, b: str = "mono", n_boot: int
 
 def clean_parity(clean: dict[str, dict[str, list]], a: str = BASELINE, b: str = "mono", n_boot: int = 2000,
                  seed: int = 0) -> pd.DataFrame:
-    """Clean ROUGE of each model with CIs, and the paired difference (same test examples), per metric.
+    """Clean ROUGE (and fact recall) of each model with CIs, and the paired difference (same test examples).
 
-    ``clean[slug]`` is ``{"ids": [...], "rouge1": [...], "rouge2": [...], "rougeL": [...]}``.
+    ``clean[slug]`` is ``{"ids": [...], "rouge1": [...], "rouge2": [...], "rougeL": [...]}``, plus
+    ``"fact_recall": [...]`` on the embedded corpus (a row of its own when every model has it).
     Rows: metric; columns ``{slug}_mean/_ci_low/_ci_high`` for every slug, then
     ``diff_*`` and ``wilcoxon_p`` for ``a`` vs ``b``.
     """
     rows = {}
-    for metric in ROUGE:
+    # Fact recall (the embedded corpus) beside ROUGE, when every model has it.
+    facts = (FACT_RECALL,) if clean and all(FACT_RECALL in scores for scores in clean.values()) else ()
+    for metric in ROUGE + facts:
         row: dict[str, Any] = {}
         for slug, scores in clean.items():
             m = stats.mean_ci(scores[metric], n_boot=n_boot, seed=seed)
@@ -195,6 +199,12 @@ def key_findings(table: pd.DataFrame, overall_stats: dict, parity: pd.DataFrame 
             weaker = b if r["diff_mean"] > 0 else a
             clean_line += (f" WARNING: the models differ significantly in clean quality ({weaker} is weaker), so "
                            "robustness differences are confounded with model quality.")
+        if FACT_RECALL in parity.index:
+            f = parity.loc[FACT_RECALL]
+            clean_line += (f" Fact recall (share of the reference's facts a summary states): {a} "
+                           f"{f[f'{a}_mean']:.3f} vs {b} {f[f'{b}_mean']:.3f} (difference {f['diff_mean']:+.3f} "
+                           f"[{f['diff_ci_low']:+.3f}, {f['diff_ci_high']:+.3f}], Wilcoxon p "
+                           f"{_fmt_p(f['wilcoxon_p'])}).")
         lines.append(clean_line)
     if overall_stats:
         o = overall_stats

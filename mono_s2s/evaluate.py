@@ -2,6 +2,9 @@
 
 * :func:`rouge_scores` -- per-example ROUGE-1/2/L/Lsum F1 (Lin, 2004) from Google's
   ``rouge-score`` package, with its Porter stemmer.
+* :func:`fact_recall` -- the fraction of the reference's facts (slot values the
+  synthetic corpus knows) a generated summary states: a summary with the right
+  scenario but wrong names and times scores high ROUGE and low fact recall.
 * :func:`clean_quality` -- generate summaries of the test records with the
   experiment's generation settings, score them, and
   keep every per-example score next to its record id: models are compared
@@ -20,6 +23,8 @@ from mono_s2s.generate import summarize_with
 from mono_s2s.stats import mean_ci
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
+FACT_RECALL = "fact_recall"
+CLEAN_METRICS = ROUGE_TYPES + (FACT_RECALL,)  # what clean evaluation can report (fact recall when facts are known)
 
 # A sentence ends at ., ! or ? followed by whitespace, or at a line break. rougeLsum
 # needs one sentence per line; rouge-score would split with nltk's punkt model
@@ -50,13 +55,52 @@ def rouge_scores(predictions: Sequence[str], references: Sequence[str]) -> dict[
     return scores
 
 
+# Fact tokens: runs of letters and digits, keeping inner ".", ":" and apostrophes, so "10:30" and "2.5"
+# stay one token; everything else (spaces, punctuation, currency signs) separates tokens. Then a possessive
+# "'s" and an ordinal suffix are dropped, as the corpus's summaries inflect facts ("Hana's 30th birthday"
+# states the facts "Hana" and "30").
+_FACT_TOKEN = re.compile(r"[0-9a-z]+(?:[.:'][0-9a-z]+)*")
+_POSSESSIVE = re.compile(r"'s$")
+_ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
+
+
+def _fact_tokens(text: str) -> list[str]:
+    words = _FACT_TOKEN.findall(text.lower().replace("\u2019", "'"))
+    return [_ORDINAL.sub(r"\1", _POSSESSIVE.sub("", w)) for w in words]
+
+
+def fact_recall(prediction: str, facts: Sequence[str]) -> float | None:
+    """The fraction of the reference's ``facts`` that ``prediction`` states; None when there are no facts.
+
+    The rule (normalised match): a fact is stated when its tokens appear as a
+    contiguous run of the prediction's tokens, both lower-cased, tokenised by
+    ``_FACT_TOKEN`` and stripped of a possessive "'s" and an ordinal suffix. So
+    "The Old Mill" is stated by "... at the old mill." but not by "the old mills",
+    "10:30 pm" by "10:30 PM" but not by "10 pm", "$25" by "25 dollars" (currency
+    signs are not tokens), "Hana" and "30" by "Hana's 30th birthday". A fact listed
+    twice counts twice.
+    Unlike ROUGE, a summary cannot score by sounding right: each slot value (a
+    name, place, day, time, amount, item) must be the reference's.
+    """
+    if not facts:
+        return None
+    words = _fact_tokens(prediction)
+    stated = 0
+    for fact in facts:
+        want = _fact_tokens(fact)
+        n = len(want)
+        stated += bool(n) and any(words[i:i + n] == want for i in range(len(words) - n + 1))
+    return stated / len(facts)
+
+
 def clean_quality(model, tokenizer, records: Sequence[Record], cfg, progress: bool = True) -> dict[str, Any]:
-    """ROUGE of ``model``'s summaries of ``records`` (the first ``cfg.train.eval_samples`` if set).
+    """ROUGE and fact recall of ``model``'s summaries of ``records`` (the first ``cfg.train.eval_samples``).
 
     ``cfg`` is the ``ExperimentConfig``: generation follows its settings
     (:func:`~mono_s2s.generate.summarize_with`). Returns
     ``{metric: {"mean", "ci_low", "ci_high", "n"}}`` for each of
-    :data:`ROUGE_TYPES` (95% percentile bootstrap interval of the mean F1),
+    :data:`ROUGE_TYPES` (95% percentile bootstrap interval of the mean F1) and,
+    when every record knows its facts, :data:`FACT_RECALL` (:func:`fact_recall`),
     plus ``"predictions"``: ``[{"id", "source", "reference", "prediction"}, ...]``
     and ``"per_example"``: ``{metric: [F1, ...]}``, where entry ``i`` of every
     list belongs to ``predictions[i]["id"]``.
@@ -67,7 +111,11 @@ def clean_quality(model, tokenizer, records: Sequence[Record], cfg, progress: bo
     predictions = summarize_with(model, tokenizer, [r.source for r in records], cfg,
                                  batch_size=cfg.train.eval_batch_size, progress=progress, desc="clean eval")
     per_example = rouge_scores(predictions, [r.summary for r in records])
-    result: dict[str, Any] = {t: mean_ci(per_example[t]) for t in ROUGE_TYPES}
+    # Fact recall only when every example's facts are known (the embedded corpus): a mean over a subset
+    # would not pair across models the way the other scores do.
+    if records and all(r.facts for r in records):
+        per_example[FACT_RECALL] = [fact_recall(p, r.facts) for p, r in zip(predictions, records)]
+    result: dict[str, Any] = {t: mean_ci(values) for t, values in per_example.items()}
     result["predictions"] = [{"id": r.id, "source": r.source, "reference": r.summary, "prediction": p}
                              for r, p in zip(records, predictions)]
     result["per_example"] = per_example

@@ -119,7 +119,7 @@ def train_variant(cfg: ExperimentConfig, variant: str, prepared: Prepared, out: 
 
     from mono_s2s import tracking
     from mono_s2s.checkpoint import checkpoint_problem, load_checkpoint, resolve
-    from mono_s2s.evaluate import clean_quality
+    from mono_s2s.evaluate import CLEAN_METRICS, FACT_RECALL, clean_quality
     from mono_s2s.train import Trainer, check_reusable, read_state, result_dict
 
     slug = VARIANT_SLUGS[variant]
@@ -151,7 +151,7 @@ def train_variant(cfg: ExperimentConfig, variant: str, prepared: Prepared, out: 
         model.to(trainer.acc.device)
         test = prepared.corpus["test"]
         quality = clean_quality(model, tokenizer, test, cfg, progress=progress)
-        result.clean = {k: v for k, v in quality.items() if k in ("rouge1", "rouge2", "rougeL", "rougeLsum")}
+        result.clean = {k: v for k, v in quality.items() if k in CLEAN_METRICS}
         summary = result_dict(result)
         tracker.summary({
             **tracking.named(
@@ -169,9 +169,11 @@ def train_variant(cfg: ExperimentConfig, variant: str, prepared: Prepared, out: 
 
     write_text_atomically(results_file, json.dumps(summary, indent=1))
     r = result.clean
+    facts = (f", fact recall {r[FACT_RECALL]['mean']:.3f} [{r[FACT_RECALL]['ci_low']:.3f}, "
+             f"{r[FACT_RECALL]['ci_high']:.3f}]" if FACT_RECALL in r else "")
     say(f"train {variant}: {result.epochs_trained} epochs in {result.train_time_s:.0f} s, best val loss "
         f"{result.best_val_loss:.3f}; clean ROUGE-L {r['rougeL']['mean']:.3f} "
-        f"[{r['rougeL']['ci_low']:.3f}, {r['rougeL']['ci_high']:.3f}] on {r['rougeL']['n']} test examples")
+        f"[{r['rougeL']['ci_low']:.3f}, {r['rougeL']['ci_high']:.3f}]{facts} on {r['rougeL']['n']} test examples")
     return summary
 
 

@@ -15,7 +15,8 @@ enough to recompute every number without a model::
     summary         {attack: {model: {means, success rate, queries}}}
     timing_s        {attack: seconds}                     wall time of each attack, all models (summed from
                                                           the records' extra.seconds: a resume keeps it)
-    clean           {model: {"ids", "rouge1", "rouge2", "rougeL"}}   per test example, same order per model
+    clean           {model: {"ids", "rouge1", "rouge2", "rougeL"[, "fact_recall"]}}   per test example, same
+                                                          order per model (fact_recall: the embedded corpus)
     -- written by the analysis (mono_s2s.report) --
     statistics      {attack: {"wilcoxon_p", "ttest_p", "holm_p", "diff_mean", "improvement_pct", ...}}
     overall         pooled comparison (sample as unit)
@@ -225,7 +226,8 @@ def load_results(path: Path) -> dict[str, Any]:
         _check(path, clean, "clean", dict, "an object")
         for model, scores in clean.items():
             _check(path, scores, f"clean.{model}", dict, "an object")
-            for name in ("ids", "rouge1", "rouge2", "rougeL"):
+            # fact_recall: optional (the embedded corpus only).
+            for name in ("ids", "rouge1", "rouge2", "rougeL") + (("fact_recall",) if "fact_recall" in scores else ()):
                 _check(path, scores.get(name), f"clean.{model}.{name}", list, "a list")
                 if len(scores[name]) != len(scores["ids"]):
                     raise UserError(f"{path}: field 'clean.{model}.{name}' has {len(scores[name])} entries but "

@@ -14,7 +14,8 @@ import pytest
 from scipy import stats as scipy_stats
 
 from mono_s2s.config import DataArgs, ExperimentConfig, TrainArgs
-from mono_s2s.data.synthetic import generate_corpus
+from mono_s2s.data.records import Record
+from mono_s2s.data.synthetic import generate_corpus, generate_examples
 from mono_s2s.evaluate import ROUGE_TYPES, clean_quality, rouge_scores, split_sentences
 from mono_s2s.generate import summarize
 from mono_s2s.stats import bootstrap_ci, mean_ci
@@ -237,4 +238,62 @@ def test_clean_quality_caps_and_keeps_per_example_scores(model, tokenizer, corpu
         assert result[t]["mean"] == pytest.approx(float(np.mean(result["per_example"][t])))
         assert result[t]["ci_low"] <= result[t]["mean"] <= result[t]["ci_high"]
     predictions = [p["prediction"] for p in result["predictions"]]
-    assert result["per_example"] == rouge_scores(predictions, [r.summary for r in records[:5]])
+    scored = {t: result["per_example"][t] for t in ROUGE_TYPES}
+    assert scored == rouge_scores(predictions, [r.summary for r in records[:5]])
+    assert set(result["per_example"]) == set(ROUGE_TYPES) | {"fact_recall"}  # the synthetic corpus knows its facts
+
+
+# -- fact recall ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("prediction, facts, expected", [
+    ("#Person1# books a table at The Old Mill for 7:30 pm on Friday.", ("The Old Mill", "7:30 pm", "Friday"), 1.0),
+    ("#Person1# books a table at the old mill for 7:30 PM.", ("The Old Mill", "7:30 pm", "Friday"), 2 / 3),
+    ("#Person1# books a table at The Old Mills at 7 pm.", ("The Old Mill", "7:30 pm"), 0.0),  # whole tokens only
+    ("The voucher is worth 25 dollars.", ("$25",), 1.0),  # currency signs are not tokens
+    ("A 2.5 kg parcel", ("2.5",), 1.0),
+    ("A 2 kg parcel, 5 days", ("2.5",), 0.0),  # "2.5" is one token
+    ("Mario's Pizzeria delivers", ("Mario’s Pizzeria",), 1.0),  # curly and straight apostrophes agree
+    ("two tickets", ("two", "two"), 1.0),  # a fact listed twice counts twice
+    ("a party for Hana's 30th birthday", ("Hana", "30"), 1.0),  # possessives and ordinals as the corpus writes
+    ("a party for Hanako at 30 Elm Street", ("Hana",), 0.0),
+    ("anything", (), None),  # no facts: no score (other corpora)
+])
+def test_fact_recall_rule(prediction, facts, expected):
+    from mono_s2s.evaluate import fact_recall
+
+    assert fact_recall(prediction, facts) == (expected if expected is None else pytest.approx(expected))
+
+
+def test_right_scenario_wrong_facts_keeps_rouge_but_loses_fact_recall():
+    """The case ROUGE cannot see: same template, other slot values (the issue's measurement on this corpus)."""
+    from mono_s2s.evaluate import fact_recall
+
+    examples = generate_examples(0, 400, 0, 0)["train"]
+    by_scenario: dict = {}
+    for ex in examples:
+        by_scenario.setdefault(ex.scenario, []).append(ex)
+    rouge, recall, own = [], [], []
+    for items in by_scenario.values():
+        for ex, other in zip(items, items[1:]):
+            if set(ex.record.facts) & set(other.record.facts):
+                continue
+            rouge.append(rouge_scores([other.record.summary], [ex.record.summary])["rougeL"][0])
+            recall.append(fact_recall(other.record.summary, ex.record.facts))
+            own.append(fact_recall(ex.record.summary, ex.record.facts))
+    assert len(rouge) > 50 and np.mean(rouge) > 0.4
+    assert np.mean(recall) < 0.2 and own == [1.0] * len(own)  # every reference states all its own facts
+
+
+def test_clean_quality_reports_fact_recall_when_the_facts_are_known(model, tokenizer, corpus):
+    records = corpus["test"]
+    cfg = ExperimentConfig(train=TrainArgs(eval_samples=4, num_beams=1, eval_batch_size=2),
+                           data=DataArgs(max_source_tokens=64, max_summary_tokens=6))
+    result = clean_quality(model, tokenizer, records, cfg, progress=False)
+    from mono_s2s.evaluate import fact_recall
+
+    expected = [fact_recall(p["prediction"], r.facts) for p, r in zip(result["predictions"], records)]
+    assert result["per_example"]["fact_recall"] == expected and result["fact_recall"]["n"] == 4
+    assert result["fact_recall"]["mean"] == pytest.approx(float(np.mean(expected)))
+    without = [Record(r.id, r.source, r.summary) for r in records]  # a corpus that does not know its facts
+    assert "fact_recall" not in clean_quality(model, tokenizer, without, cfg, progress=False)

@@ -204,3 +204,22 @@ def test_figure_gets_only_the_two_models_columns(tmp_path, monkeypatch):
     report.build(tmp_path, n_boot=50, quiet=True)
     means = [c for c in seen["columns"] if c.endswith("_mean")]
     assert means == ["nonmono_mean", "mono_mean"]
+
+
+def test_fact_recall_sits_beside_clean_rouge_in_the_parity_table_findings_and_results_file(tmp_path):
+    results = _results()
+    rng = np.random.default_rng(1)
+    for slug, centre in (("nonmono", 0.8), ("mono", 0.5)):
+        results["clean"][slug]["fact_recall"] = np.clip(rng.normal(centre, 0.1, 40), 0, 1).tolist()
+    _write(tmp_path, results)
+    rep = report.build(tmp_path, n_boot=200, quiet=True)
+    row = rep.parity.loc["fact_recall"]
+    va, vb = results["clean"]["nonmono"]["fact_recall"], results["clean"]["mono"]["fact_recall"]
+    assert row["nonmono_mean"] == pytest.approx(np.mean(va)) and row["mono_mean"] == pytest.approx(np.mean(vb))
+    assert row["wilcoxon_p"] == pytest.approx(sps.wilcoxon(va, vb).pvalue)
+    assert any("Fact recall" in line and "nonmono 0." in line for line in rep.findings)
+    saved = load_results(tmp_path / "results" / RESULTS_FILE)
+    assert "fact_recall" in saved["clean_parity"] and saved["clean"]["mono"]["fact_recall"] == vb
+    # Without fact recall (other corpora) the table has the ROUGE rows only.
+    _write(tmp_path / "plain", _results())
+    assert list(report.build(tmp_path / "plain", n_boot=50, quiet=True).parity.index) == ["rouge1", "rouge2", "rougeL"]

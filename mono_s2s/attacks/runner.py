@@ -385,7 +385,8 @@ def _clean_scores(out: Path, slugs: list[str]) -> dict[str, dict[str, list]]:
         done = json.loads(path.read_text(encoding="utf-8"))
         per_example = done.get("per_example") or {}
         clean[slug] = {"ids": [p["id"] for p in done.get("predictions", [])],
-                       **{m: per_example.get(m, []) for m in ("rouge1", "rouge2", "rougeL")}}
+                       **{m: per_example.get(m, []) for m in ("rouge1", "rouge2", "rougeL")},
+                       **({"fact_recall": per_example["fact_recall"]} if "fact_recall" in per_example else {})}
     return clean
 
 

@@ -99,7 +99,8 @@ def _read_cache(path: Path) -> dict[str, list[Record]] | None:
         with path.open(encoding="utf-8") as f:
             for line in f:
                 row = json.loads(line)
-                corpus[row["split"]].append(Record(row["id"], row["source"], row["summary"]))
+                corpus[row["split"]].append(Record(row["id"], row["source"], row["summary"],
+                                                   tuple(row.get("facts") or ())))
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return corpus

@@ -290,7 +290,8 @@ def generate_examples(
             else:  # pragma: no cover - would need an exhausted slot space
                 raise RuntimeError(f"scenario {name} keeps producing duplicate dialogues")
             seen.add(source)
-            record = Record(id=f"synthetic-{split}-{index:06d}", source=source, summary=summary)
+            record = Record(id=f"synthetic-{split}-{index:06d}", source=source, summary=summary,
+                            facts=tuple(value for _, value in d.stated))
             examples.append(Example(name, record, tuple(d.stated), tuple(d.superseded)))
         corpus[split] = examples
     return corpus
