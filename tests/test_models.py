@@ -12,8 +12,9 @@ from torch.nn import functional as F
 
 from mono_s2s.config import VARIANTS as CONFIG_VARIANTS
 from mono_s2s.errors import UserError
-from mono_s2s.models import (FFN_VARIANTS, MonoS2SForConditionalGeneration, MonotonicFFN, MonotonicGatedFFN,
-                             PositiveLinear, SoftplusGatedFFN, build_ffn, build_model, count_parameters)
+from mono_s2s.models import (FFN_VARIANTS, InitOnlyFFN, MonoS2SForConditionalGeneration, MonotonicFFN,
+                             MonotonicGatedFFN, PositiveLinear, SoftplusGatedFFN, build_ffn, build_model,
+                             count_parameters)
 from mono_s2s.models.checks import check_model, check_monotone, jacobian_check, pairwise_check
 from transformers import T5Config, T5ForConditionalGeneration
 from transformers.models.t5.modeling_t5 import T5DenseGatedActDense
@@ -166,11 +167,13 @@ def test_the_ffn_registry_holds_every_configurable_variant_and_builds_one_per_ca
     for name, variant in FFN_VARIANTS.items():
         gated.ffn_variant = name
         ffn = build_ffn(gated)
-        assert (ffn is None) == variant.hf_own
+        assert (ffn is None) == (variant.hf_own or variant.layer is not None)  # layer: attention_only, no FFN
         if ffn is not None:
             assert type(ffn) is variant.gated and build_ffn(gated) is not ffn
     plain = T5Config(d_model=16, d_ff=32, feed_forward_proj="relu", ffn_variant="monotonic")
     assert isinstance(build_ffn(plain), MonotonicFFN)
+    plain.ffn_variant = "init_only"
+    assert isinstance(build_ffn(plain), InitOnlyFFN)
     plain.ffn_variant = "softplus_gate"
     with pytest.raises(UserError, match="softplus_gate needs a gated T5 FFN.*'relu'"):
         build_ffn(plain)

@@ -74,7 +74,11 @@ def check_monotone(f: Fn, d: int, seed: int = 0) -> MonotonicityReport:
 
 
 def check_model(model) -> list[MonotonicityReport]:
-    """Check every FFN sublayer of a :class:`MonoS2SForConditionalGeneration` (eval mode)."""
+    """Check every FFN sublayer of a :class:`MonoS2SForConditionalGeneration` (eval mode).
+
+    One report per FFN; none for a model without FFN sublayers (``attention_only``), which is
+    neither monotone nor not: callers say "no FFN sublayers" rather than ``all([]) == True``.
+    """
     was_training = model.training
     model.eval()
     try:

@@ -3,7 +3,8 @@
 :class:`MonoS2SForConditionalGeneration` *is* HF's ``T5ForConditionalGeneration``
 (a subclass): attention, norms, embeddings, ``generate`` and ``save_pretrained``
 are HF's. Only the module at ``block[i].layer[-1].DenseReluDense`` changes, at
-the path where HF keeps it, so standard tooling and outside checks find it.
+the path where HF keeps it, so standard tooling and outside checks find it
+(``attention_only`` alone replaces the whole ``block[i].layer[-1]``).
 
 Variants (user-facing strings, stored in the saved ``config.json``; the table
 that maps them to modules is :data:`mono_s2s.models.variants.FFN_VARIANTS`):
@@ -13,6 +14,10 @@ that maps them to modules is :data:`mono_s2s.models.variants.FFN_VARIANTS`):
 * ``softplus_gate`` -- the seed notebook's "monotonic" FFN, NOT monotone
   (:class:`~mono_s2s.models.ffn.SoftplusGatedFFN`).
 * ``monotonic`` -- provably monotone FFN (:mod:`mono_s2s.models.monotone`).
+* ``init_only`` -- control: the monotone FFN's start without its constraint
+  (:class:`~mono_s2s.models.controls.InitOnlyGatedFFN`).
+* ``attention_only`` -- control: no FFN sublayers
+  (:class:`~mono_s2s.models.controls.NoFFNLayer` in place of each ``T5LayerFF``).
 """
 
 from __future__ import annotations
@@ -22,11 +27,16 @@ from typing import Iterator
 import torch
 from torch import nn
 from transformers import T5Config, T5ForConditionalGeneration
+from transformers.models.t5.modeling_t5 import T5LayerFF
 
 from mono_s2s.config import VARIANTS
 from mono_s2s.errors import UserError
+from mono_s2s.models.controls import InitOnlyFFN, InitOnlyGatedFFN
 from mono_s2s.models.monotone import PositiveLinear
-from mono_s2s.models.variants import build_ffn
+from mono_s2s.models.variants import build_ffn, ffn_variant
+
+# Modules whose parameters never get weight decay, whatever their shape (see ``parameter_groups``).
+_NO_DECAY_MODULES = (PositiveLinear, InitOnlyGatedFFN, InitOnlyFFN)
 
 
 class MonoS2SForConditionalGeneration(T5ForConditionalGeneration):
@@ -34,13 +44,18 @@ class MonoS2SForConditionalGeneration(T5ForConditionalGeneration):
 
     def __init__(self, config: T5Config) -> None:
         super().__init__(config)
+        layer = ffn_variant(config).layer
+        if layer is not None:  # attention_only: the FFN's residual branch goes, norm and dropout included
+            for stack in (self.encoder, self.decoder):
+                for block in stack.block:
+                    block.layer[-1] = layer(config)
         for layer_ff in self.ffn_parents():
             ffn = build_ffn(config)
             if ffn is None:
                 continue
             # Start from the FFN HF just built and initialised (the baseline's), so that
             # with one seed all variants begin from the same weights up to the constraint:
-            # softplus_gate copies them, monotonic takes their magnitudes.
+            # softplus_gate copies them, monotonic and init_only take their magnitudes.
             ffn.init_from_dense(layer_ff.DenseReluDense)
             for m in ffn.modules():
                 m._is_hf_initialized = True  # HF's init passes must not redo it
@@ -51,13 +66,14 @@ class MonoS2SForConditionalGeneration(T5ForConditionalGeneration):
         return getattr(self.config, "ffn_variant", "baseline")
 
     def ffn_parents(self) -> Iterator[nn.Module]:
-        """Every ``T5LayerFF`` (the last layer of each encoder and decoder block)."""
+        """Every ``T5LayerFF`` (the last layer of each encoder and decoder block); none for ``attention_only``."""
         for stack in (self.encoder, self.decoder):
             for block in stack.block:
-                yield block.layer[-1]
+                if isinstance(block.layer[-1], T5LayerFF):
+                    yield block.layer[-1]
 
     def ffns(self) -> list[nn.Module]:
-        """The FFN sublayers, in order: encoder blocks, then decoder blocks."""
+        """The FFN sublayers, in order: encoder blocks, then decoder blocks (empty for ``attention_only``)."""
         return [parent.DenseReluDense for parent in self.ffn_parents()]
 
     def parameter_groups(self, weight_decay: float) -> list[dict]:
@@ -67,10 +83,12 @@ class MonoS2SForConditionalGeneration(T5ForConditionalGeneration):
         vectors (layer-norm scales, biases) and every parameter of a
         :class:`PositiveLinear` -- its parameter is the raw ``V`` of
         ``W = softplus(BETA V) / BETA``, and decay on ``V`` would pull every weight
-        toward ``ln 2 / BETA``, not toward 0. Parameters keep
-        ``named_parameters`` order in each group.
+        toward ``ln 2 / BETA``, not toward 0 -- and of the ``init_only`` FFNs, the
+        monotone FFN without its constraint, so that decay is not a second
+        difference between the two. Parameters keep ``named_parameters`` order in
+        each group.
         """
-        raw = {id(p) for m in self.modules() if isinstance(m, PositiveLinear) for p in m.parameters(recurse=False)}
+        raw = {id(p) for m in self.modules() if isinstance(m, _NO_DECAY_MODULES) for p in m.parameters()}
         decay, no_decay = [], []
         for p in self.parameters():
             (no_decay if p.ndim < 2 or id(p) in raw else decay).append(p)
@@ -135,8 +153,12 @@ def _from_pretrained(model_cfg, variant: str) -> MonoS2SForConditionalGeneration
     config.dropout_rate = model_cfg.dropout
     model = MonoS2SForConditionalGeneration(config)
     missing, unexpected = model.load_state_dict(base.state_dict(), strict=False)
-    # Only the replaced FFNs may differ from the pretrained state dict.
-    assert all(".DenseReluDense." in k for k in list(missing) + list(unexpected)), (missing, unexpected)
+    # Only the replaced FFNs may differ from the pretrained state dict (attention_only: their whole layers).
+    removed = tuple(f"{name}.block.{i}.layer.{len(block.layer) - 1}." for name, stack in
+                    (("encoder", model.encoder), ("decoder", model.decoder)) for i, block in enumerate(stack.block)
+                    if not isinstance(block.layer[-1], T5LayerFF))
+    assert all(".DenseReluDense." in k or k.startswith(removed) for k in list(missing) + list(unexpected)), (
+        missing, unexpected)
     if variant != "baseline":
         base_ffns = [block.layer[-1].DenseReluDense for stack in (base.encoder, base.decoder) for block in stack.block]
         for ffn, dense in zip(model.ffns(), base_ffns):

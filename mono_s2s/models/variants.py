@@ -7,7 +7,9 @@ built (so that with one seed every variant begins from the same weights up to
 its constraint). A variant may have one class for gated configs (``wi_0``,
 ``wi_1``, ``wo``: the from-scratch ``gated-silu``, T5 v1.1) and one for plain
 ones (``wi``, ``wo``: the original T5's ReLU FFN); a missing class means the
-variant cannot be built for that kind of checkpoint. Adding a variant is one
+variant cannot be built for that kind of checkpoint. A variant with a ``layer``
+class replaces each block's whole ``T5LayerFF`` instead (built as
+``layer(config)``, for either kind): ``attention_only``. Adding a variant is one
 line in :data:`FFN_VARIANTS` (and its name in ``config.VARIANTS``, which a test
 keeps equal to this table).
 """
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from mono_s2s.errors import UserError
+from mono_s2s.models.controls import InitOnlyFFN, InitOnlyGatedFFN, NoFFNLayer
 from mono_s2s.models.ffn import SoftplusGatedFFN
 from mono_s2s.models.monotone import MonotonicFFN, MonotonicGatedFFN
 
@@ -28,22 +31,33 @@ class FFNVariant:
     gated: type[nn.Module] | None = None  # for a gated T5 FFN (config.is_gated_act)
     plain: type[nn.Module] | None = None  # for a non-gated one
     hf_own: bool = False  # keep the FFN HF built (the baseline)
+    layer: type[nn.Module] | None = None  # replaces the whole T5LayerFF (residual branch included)
 
 
 FFN_VARIANTS: dict[str, FFNVariant] = {
     "baseline": FFNVariant(hf_own=True),  # HF's own: gated-silu (SwiGLU) from scratch, as trained when pretrained
     "softplus_gate": FFNVariant(gated=SoftplusGatedFFN),  # the seed's "monotonic" FFN, NOT monotone
     "monotonic": FFNVariant(gated=MonotonicGatedFFN, plain=MonotonicFFN),  # provably monotone
+    "init_only": FFNVariant(gated=InitOnlyGatedFFN, plain=InitOnlyFFN),  # control: monotonic's start, no constraint
+    "attention_only": FFNVariant(layer=NoFFNLayer),  # control: no FFN sublayers at all
 }
 
 
-def build_ffn(config) -> nn.Module | None:
-    """The FFN module for ``config.ffn_variant`` (a fresh one per call); None keeps HF's own."""
+def ffn_variant(config) -> FFNVariant:
+    """The registry entry for ``config.ffn_variant`` (``baseline`` when unset)."""
     name = getattr(config, "ffn_variant", "baseline")
     variant = FFN_VARIANTS.get(name)
     if variant is None:
         raise UserError(f"model.variants: unknown variant '{name}' (choose from {', '.join(FFN_VARIANTS)})")
-    if variant.hf_own:
+    return variant
+
+
+def build_ffn(config) -> nn.Module | None:
+    """The FFN module for ``config.ffn_variant`` (a fresh one per call); None keeps HF's own or has none
+    (a variant with a ``layer``, which replaces the FFN's whole residual branch)."""
+    name = getattr(config, "ffn_variant", "baseline")
+    variant = ffn_variant(config)
+    if variant.hf_own or variant.layer is not None:
         return None
     cls = variant.gated if config.is_gated_act else variant.plain
     if cls is None:
