@@ -48,7 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     _config_flags(p)
     p = sub.add_parser("train", help="train one model variant")
     _config_flags(p)
-    p.add_argument("--variant", required=True, choices=("baseline", "softplus_gate", "monotonic"))
+    from mono_s2s.config import VARIANTS
+
+    p.add_argument("--variant", required=True, choices=VARIANTS)
     p = sub.add_parser("attack", help="attack the trained models under --out")
     _config_flags(p)
     p = sub.add_parser("report", help="rebuild tables and figures from --out/results")
@@ -69,12 +71,19 @@ def _describe(cfg, prepared) -> None:
     from mono_s2s.pipeline import describe_models, say
 
     rows = describe_models(cfg, prepared.tokenizer, seed=cfg.train.seed)
-    base = rows[0]["parameters"]
+    # Relative to the baseline when it is an arm (attention_only is far smaller), else to the first.
+    ref = next((r for r in rows if r["variant"] == "baseline"), rows[0])
+    base = ref["parameters"]
     for r in rows:
-        verdict = ("monotone: no violation" if r["ffn_monotone"]
-                   else f"NOT monotone: {r['violating_pairs']}/{r['pairs']} probe pairs violate")
-        say(f"model {r['variant']:<13} {r['parameters']:>10,} parameters ({(r['parameters'] - base) / base:+.2%}), "
-            f"FFN {verdict}, min Jacobian entry {r['min_jacobian_entry']:+.3g}")
+        if r["ffn_monotone"] is None:
+            ffn = "no FFN sublayers"
+        else:
+            verdict = ("monotone: no violation" if r["ffn_monotone"]
+                       else f"NOT monotone: {r['violating_pairs']}/{r['pairs']} probe pairs violate")
+            ffn = f"FFN {verdict}, min Jacobian entry {r['min_jacobian_entry']:+.3g}"
+        vs = "" if r is ref else f" vs {ref['variant']}"
+        say(f"model {r['variant']:<14} {r['parameters']:>10,} parameters ({(r['parameters'] - base) / base:+.2%}{vs}), "
+            f"{ffn}")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -146,7 +155,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     model, _, _ = load_checkpoint(args.checkpoint)
     reports = check_model(model)
-    print(json.dumps({"variant": model.ffn_variant, "ffn_monotone": all(r.monotone for r in reports),
+    # No FFN sublayers (attention_only): nothing to check, so neither monotone nor not (null), and said so.
+    verdict = {"ffn_monotone": all(r.monotone for r in reports)} if reports else {
+        "ffn_monotone": None, "note": "no FFN sublayers: nothing to check"}
+    print(json.dumps({"variant": model.ffn_variant, **verdict, "ffn_sublayers": len(reports),
                       "ffns": [asdict(r) for r in reports]}, indent=2))
     return 0
 
