@@ -77,7 +77,11 @@ def prepare(cfg: ExperimentConfig, out: Path, attacks: bool = True) -> Prepared:
 
 
 def describe_models(cfg: ExperimentConfig, tokenizer, seed: int) -> list[dict]:
-    """Build every variant at initialisation and check its FFNs' monotonicity; one row per variant."""
+    """Build every variant at initialisation and check its FFNs' monotonicity; one row per variant.
+
+    A variant without FFN sublayers (``attention_only``) has ``ffn_sublayers`` 0 and None for
+    ``ffn_monotone`` and ``min_jacobian_entry``: there is nothing to be monotone or not.
+    """
     from mono_s2s.models import build_model, count_parameters
     from mono_s2s.models.checks import check_model
 
@@ -89,10 +93,11 @@ def describe_models(cfg: ExperimentConfig, tokenizer, seed: int) -> list[dict]:
             "variant": variant,
             "slug": VARIANT_SLUGS[variant],
             "parameters": count_parameters(model),
-            "ffn_monotone": all(r.monotone for r in reports),
+            "ffn_sublayers": len(reports),
+            "ffn_monotone": all(r.monotone for r in reports) if reports else None,
             "violating_pairs": sum(r.violating_pairs for r in reports),
             "pairs": sum(r.pairs for r in reports),
-            "min_jacobian_entry": min(r.min_jacobian_entry for r in reports),
+            "min_jacobian_entry": min(r.min_jacobian_entry for r in reports) if reports else None,
         })
     return rows
 
@@ -120,6 +125,7 @@ def train_variant(cfg: ExperimentConfig, variant: str, prepared: Prepared, out: 
     from mono_s2s import tracking
     from mono_s2s.checkpoint import checkpoint_problem, load_checkpoint, resolve
     from mono_s2s.evaluate import CLEAN_METRICS, FACT_RECALL, clean_quality
+    from mono_s2s.models.diagnostics import summarize_diagnostics
     from mono_s2s.train import Trainer, check_reusable, read_state, result_dict
 
     slug = VARIANT_SLUGS[variant]
@@ -152,6 +158,8 @@ def train_variant(cfg: ExperimentConfig, variant: str, prepared: Prepared, out: 
         test = prepared.corpus["test"]
         quality = clean_quality(model, tokenizer, test, cfg, progress=progress)
         result.clean = {k: v for k, v in quality.items() if k in CLEAN_METRICS}
+        diagnostics = _ffn_diagnostics(model, tokenizer, prepared.corpus["validation"], cfg)
+        ffn_means = summarize_diagnostics(diagnostics)
         summary = result_dict(result)
         tracker.summary({
             **tracking.named(
@@ -160,8 +168,13 @@ def train_variant(cfg: ExperimentConfig, variant: str, prepared: Prepared, out: 
                 train_size=len(prepared.corpus["train"]), validation_size=len(prepared.corpus["validation"]),
                 test_size=len(test), final_val_loss=result.final_val_loss, best_val_loss=result.best_val_loss,
                 epochs_trained=result.epochs_trained, best_epoch=result.best_epoch),
-            **{tracking.clean_key(m, k): v[k] for m, v in result.clean.items() for k in tracking.CLEAN_STATS}})
+            **{tracking.clean_key(m, k): v[k] for m, v in result.clean.items() for k in tracking.CLEAN_STATS},
+            **tracking.named(tracking.FFN_SUMMARY_KEYS, **ffn_means)})
+        if diagnostics:
+            cols = list(diagnostics[0])
+            tracker.log_table(tracking.FFN_TABLE, cols, [[row[c] for c in cols] for row in diagnostics])
         tracker.log_model(Path(result.best_dir), name=f"{slug}-best", metadata={"best_val_loss": result.best_val_loss})
+    summary["ffn_diagnostics"], summary["ffn_summary"] = diagnostics, ffn_means
     summary["predictions"] = quality["predictions"]
     summary["per_example"] = quality["per_example"]
     results_file.parent.mkdir(parents=True, exist_ok=True)
@@ -174,7 +187,36 @@ def train_variant(cfg: ExperimentConfig, variant: str, prepared: Prepared, out: 
     say(f"train {variant}: {result.epochs_trained} epochs in {result.train_time_s:.0f} s, best val loss "
         f"{result.best_val_loss:.3f}; clean ROUGE-L {r['rougeL']['mean']:.3f} "
         f"[{r['rougeL']['ci_low']:.3f}, {r['rougeL']['ci_high']:.3f}]{facts} on {r['rougeL']['n']} test examples")
+    say(f"train {variant}: FFN diagnostics {describe_diagnostics(diagnostics)}")
     return summary
+
+
+def _ffn_diagnostics(model, tokenizer, records: list[Record], cfg: ExperimentConfig, n: int = 64) -> list[dict]:
+    """:func:`mono_s2s.models.diagnostics.ffn_diagnostics` on the first ``n`` validation examples (the same
+    examples for every variant)."""
+    from mono_s2s.batching import collate
+    from mono_s2s.models.diagnostics import ffn_diagnostics
+    from mono_s2s.train import encode
+
+    d = cfg.data
+    examples = encode(records[:n], tokenizer, d.max_source_tokens, d.max_summary_tokens, d.source_prefix)
+    return ffn_diagnostics(model, collate(examples, tokenizer.pad_token_id)) if examples else []
+
+
+def describe_diagnostics(rows: list[dict]) -> str:
+    """One line: FFN output against the residual stream, the small-weight share, the top-3 variance share."""
+    from mono_s2s.models.diagnostics import summarize_diagnostics
+
+    if not rows:
+        return "none (no FFN sublayers)"
+    m = summarize_diagnostics(rows)
+    ratios = [r["output_residual_ratio"] for r in rows]
+    text = (f"output/residual norm {m['output_residual_ratio']:.2f} (layers {min(ratios):.2f}-{max(ratios):.2f}), "
+            f"top-3 variance share {m['top3_variance_share']:.2f}")
+    if m["small_weight_fraction"] is not None:
+        text += (f", constrained weights < 1e-3: {m['small_weight_fraction']:.0%} "
+                 f"(down projection {m['small_down_fraction']:.0%})")
+    return text
 
 
 def attack_phase(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Path, progress: bool = True):

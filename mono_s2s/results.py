@@ -17,6 +17,8 @@ enough to recompute every number without a model::
                                                           the records' extra.seconds: a resume keeps it)
     clean           {model: {"ids", "rouge1", "rouge2", "rougeL"[, "fact_recall"]}}   per test example, same
                                                           order per model (fact_recall: the embedded corpus)
+    ffn_diagnostics {model: {"layers": [...], "summary": {...}}}   is each FFN doing anything (see
+                                                          mono_s2s.models.diagnostics), from the training results
     -- written by the analysis (mono_s2s.report) --
     statistics      {attack: {"wilcoxon_p", "ttest_p", "holm_p", "diff_mean", "improvement_pct", ...}}
     overall         pooled comparison (sample as unit)

@@ -360,6 +360,7 @@ def run_attacks(cfg: ExperimentConfig, phase: Phase, out: Path, tracker, progres
 
     _fill_rouge(store, models, {r.id: r for v in samples.values() for r in v}, cfg, progress)
     results = build_results(store.records, slugs, triggers, samples, phase.config, _clean_scores(out, slugs))
+    results["ffn_diagnostics"] = _ffn_diagnostics(out, slugs)
     _log_adversarial(tracker, store, slugs, results)
     return results
 
@@ -373,6 +374,17 @@ def _log_hotflip_iterations(tracker, record: AttackRecord) -> None:
         if it % 5 == 0 or it == n:
             tracker.log(dict(zip(keys, (e["loss_per_iteration"][it - 1], e["grad_norms_per_iteration"][it - 1],
                                         e["tokens_changed_per_iteration"][it - 1], it))))
+
+
+def _ffn_diagnostics(out: Path, slugs: list[str]) -> dict[str, dict]:
+    """Each model's FFN diagnostics from its training results: ``{slug: {"layers": [...], "summary": {...}}}``."""
+    found = {}
+    for slug in slugs:
+        path = out / "results" / f"training_{slug}.json"
+        done = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        if "ffn_diagnostics" in done:
+            found[slug] = {"layers": done["ffn_diagnostics"], "summary": done.get("ffn_summary")}
+    return found
 
 
 def _clean_scores(out: Path, slugs: list[str]) -> dict[str, dict[str, list]]:

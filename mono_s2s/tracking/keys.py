@@ -92,6 +92,11 @@ TRAINING_SUMMARY_KEYS = (
     "best_epoch",
 )
 CLEAN_STATS = ("mean", "ci_low", "ci_high")
+# Is the FFN doing anything (mono_s2s.models.diagnostics): means over the FFN sublayers (summary), and the
+# per-layer rows (table). A measure that does not apply (no constrained weights, no FFN) is null.
+FFN_SUMMARY_KEYS = ("ffn/output_residual_ratio", "ffn/small_weight_fraction", "ffn/small_down_fraction",
+                    "ffn/top3_variance_share")
+FFN_TABLE = "ffn/diagnostics"
 
 
 def clean_key(metric: str, stat: str) -> str:
@@ -290,7 +295,7 @@ def run_tags(kind: str, slug: str | None = None) -> list[str]:
 __all__ = [
     "PROJECT", "KINDS", "named",
     "TRAIN_BATCH_KEYS", "TRAIN_EPOCH_KEYS", "VAL_KEYS", "EPOCH_KEYS", "VAL_SAMPLES_TABLE", "TRAINING_SAMPLES_TABLE",
-    "TRAINING_SUMMARY_KEYS", "CLEAN_STATS", "clean_key",
+    "TRAINING_SUMMARY_KEYS", "CLEAN_STATS", "clean_key", "FFN_SUMMARY_KEYS", "FFN_TABLE",
     "SEED_SLUGS", "attack_key", "attack_model_key", "SAMPLE_VALUES", "DEFAULT_SAMPLE_VALUES", "sample_value_names",
     "sample_idx_key", "robustness_delta_key", "model_sample_keys", "samples_table_key", "attack_summary_key",
     "HOTFLIP_SAMPLE_IDX", "HOTFLIP_ROBUSTNESS_DELTA", "HOTFLIP_GRAD_NORM_RATIO", "HOTFLIP_DETAILED_TABLE",
