@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 
 from mono_s2s import tracking
 from mono_s2s.attacks import ATTACKS
