@@ -67,3 +67,13 @@ def test_small_weights_are_counted_on_the_effective_constrained_weights(tiny_mod
     means = summarize_diagnostics(rows)
     assert means["small_weight_fraction"] == pytest.approx(sum(r["small_weight_fraction"] for r in rows) / len(rows))
     assert summarize_diagnostics([]) == dict.fromkeys(means)  # no FFN at all: every measure is null
+
+
+def test_the_unconstrained_twin_is_measured_like_the_monotone_ffn(tiny_model_cfg, fake_tokenizer, batch):
+    mono = ffn_diagnostics(_model(tiny_model_cfg, fake_tokenizer, "monotonic"), batch)
+    twin = ffn_diagnostics(_model(tiny_model_cfg, fake_tokenizer, "init_only"), batch)
+    for m, t in zip(mono, twin):  # the same start, bit for bit: the same numbers
+        assert t["small_weight_fraction"] == m["small_weight_fraction"] is not None
+        assert t["small_down_fraction"] == m["small_down_fraction"]
+        assert t["output_residual_ratio"] == pytest.approx(m["output_residual_ratio"], rel=1e-5)
+    assert ffn_diagnostics(_model(tiny_model_cfg, fake_tokenizer, "attention_only"), batch) == []

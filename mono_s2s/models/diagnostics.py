@@ -10,8 +10,10 @@ examples in eval mode:
 * ``output_residual_ratio`` -- mean over real tokens of ``||f(LN(x))|| / ||x||``,
   the FFN's output against the residual stream ``x`` it is added to;
 * ``small_weight_fraction`` / ``small_down_fraction`` -- the share of the
-  effective weights of a constrained FFN (every :class:`PositiveLinear`; its down
-  projection ``wo``) below :data:`SMALL_WEIGHT`; None for unconstrained FFNs;
+  effective weights below :data:`SMALL_WEIGHT` in magnitude (every weight; the
+  down projection ``wo``) of the monotone FFN (:class:`PositiveLinear`) and of
+  ``init_only``, its unconstrained twin started from the same weights, so that
+  the two can be compared; None for the other FFNs;
 * ``top3_variance_share`` -- the share of the (token-centred) FFN outputs'
   variance in their top three singular directions: near 1 means the FFN writes
   (almost) one direction whatever the input.
@@ -23,6 +25,7 @@ from typing import Any
 
 import torch
 
+from mono_s2s.models.controls import InitOnlyFFN, InitOnlyGatedFFN
 from mono_s2s.models.monotone import PositiveLinear
 
 SMALL_WEIGHT = 1e-3
@@ -74,10 +77,12 @@ def ffn_diagnostics(model, batch: dict[str, torch.Tensor]) -> list[dict[str, Any
         centred = f - f.mean(dim=0, keepdim=True)
         s2 = torch.linalg.svdvals(centred) ** 2
         ffn = getattr(model, stack_name).block[i].layer[-1].DenseReluDense
-        positive = [m for m in ffn.modules() if isinstance(m, PositiveLinear)]
-        down = [m for m in (getattr(ffn, "wo", None),) if isinstance(m, PositiveLinear)]
+        twin = isinstance(ffn, (InitOnlyGatedFFN, InitOnlyFFN))
+        counted = [m for m in ffn.modules()
+                   if isinstance(m, PositiveLinear) or (twin and isinstance(m, torch.nn.Linear))]
+        down = [m for m in (getattr(ffn, "wo", None),) if m is not None and any(m is c for c in counted)]
         rows.append({"stack": stack_name, "layer": i, "output_residual_ratio": float(ratio),
-                     "small_weight_fraction": _small_fraction(positive), "small_down_fraction": _small_fraction(down),
+                     "small_weight_fraction": _small_fraction(counted), "small_down_fraction": _small_fraction(down),
                      "top3_variance_share": float(s2[:3].sum() / s2.sum().clamp_min(1e-30))})
     return rows
 
