@@ -48,7 +48,13 @@ class Report:
     parity: pd.DataFrame | None
     findings: list[str]
     others: dict[str, pd.DataFrame] = field(default_factory=dict)  # baseline vs each further variant
+    # The monotone arm against each control arm present (PROTOCOL.md "Arms"), keyed by the control's slug:
+    # columns as ``table`` with the control in the baseline's place (diff = control - mono).
+    controls: dict[str, pd.DataFrame] = field(default_factory=dict)
     figure: Path | None = None
+
+
+CONTROL_ARMS = ("init_only", "attention_only")  # what each rules out: PROTOCOL.md "Arms"
 
 
 def _pair(slugs: list[str]) -> tuple[str, str | None]:
@@ -73,7 +79,19 @@ def analyse(results: dict, n_boot: int = 2000, seed: int = 0, n_seeds: int = 1) 
     parity = analysis.clean_parity(clean, a, b, n_boot=n_boot, seed=seed) if clean else None
     findings = analysis.key_findings(table, overall, parity, results.get("transfer"), a, b, n_seeds=n_seeds)
     others = {s: analysis.attack_table(frame, a, s, n_boot=n_boot, seed=seed) for s in slugs if s not in (a, b)}
-    return Report(a, b, frame, table, overall, parity, findings, others)
+    controls = ({c: analysis.attack_table(frame, c, b, n_boot=n_boot, seed=seed) for c in CONTROL_ARMS if c in slugs}
+                if b == "mono" else {})
+    findings += [_control_finding(b, c, t) for c, t in controls.items()]
+    return Report(a, b, frame, table, overall, parity, findings, others, controls)
+
+
+def _control_finding(b: str, control: str, table: pd.DataFrame) -> str:
+    """One sentence per control arm: in how many attacks the monotone arm degrades less, how many survive Holm."""
+    less = int((table["diff_mean"] > 0).sum())
+    significant = int(table["significant"].sum())
+    return (f"Against the control {control}: {b} degrades less in {less} of {len(table)} attacks "
+            f"({significant} significant after Holm); a control that matches {b} means the constraint is not what "
+            f"makes the difference.")
 
 
 def _jsonable(value: Any) -> Any:
@@ -91,6 +109,8 @@ def statistics_section(report: Report) -> dict[str, Any]:
     section = {attack: _jsonable(row.to_dict()) for attack, row in report.table.iterrows()}
     for slug, table in report.others.items():
         section[f"vs_{slug}"] = {attack: _jsonable(row.to_dict()) for attack, row in table.iterrows()}
+    for control, table in report.controls.items():
+        section[f"{report.b}_vs_{control}"] = {attack: _jsonable(row.to_dict()) for attack, row in table.iterrows()}
     return section
 
 
@@ -190,6 +210,12 @@ def print_report(report: Report) -> None:
         print("\nRobustness (absolute degradation = attacked - clean NLL, nats; paired by sample; "
               "diff = nonmono - mono)")
         print(report.table[list(cols)].rename(columns=cols).to_string())
+        for control, table in report.controls.items():
+            ccols = {"n": "n", f"{control}_mean": f"{control} ΔNLL", f"{b}_mean": f"{b} ΔNLL", "diff_mean": "diff",
+                     "diff_ci_low": "ci low", "diff_ci_high": "ci high", "wilcoxon_p": "wilcoxon p",
+                     "holm_p": "holm p", "significance": "", "cohens_dz": "d_z"}
+            print(f"\nControl: {b} vs {control} (paired by sample; diff = {control} - {b})")
+            print(table[list(ccols)].rename(columns=ccols).to_string())
         if report.parity is not None:
             print("\nClean quality (test split, paired by example)")
             print(report.parity.to_string())

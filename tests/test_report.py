@@ -223,3 +223,27 @@ def test_fact_recall_sits_beside_clean_rouge_in_the_parity_table_findings_and_re
     # Without fact recall (other corpora) the table has the ROUGE rows only.
     _write(tmp_path / "plain", _results())
     assert list(report.build(tmp_path / "plain", n_boot=50, quiet=True).parity.index) == ["rouge1", "rouge2", "rougeL"]
+
+
+def test_the_monotone_arm_is_compared_with_each_control_arm_present(tmp_path, capsys):
+    results = _results()
+    results["models"] = ["nonmono", "mono", "init_only"]
+    for attack, per_model in results["attacks"].items():
+        per_model["init_only"] = [{**r, "model": "init_only", "attacked_nll": r["attacked_nll"] + 0.05,
+                                   "abs_degradation": r["abs_degradation"] + 0.05} for r in per_model["mono"]]
+    _write(tmp_path, results)
+    rep = report.build(tmp_path, n_boot=100)
+    assert set(rep.controls) == {"init_only"}  # attention_only was not trained: not compared
+    table = rep.controls["init_only"]
+    for attack in ATTACKS:
+        mono = [r["abs_degradation"] for r in results["attacks"][attack]["mono"]]
+        twin = [r["abs_degradation"] for r in results["attacks"][attack]["init_only"]]
+        assert table.loc[attack, "diff_mean"] == pytest.approx(np.mean(twin) - np.mean(mono))  # control - mono
+        assert table.loc[attack, "wilcoxon_p"] == pytest.approx(sps.wilcoxon(twin, mono).pvalue)
+    assert any(line.startswith("Against the control init_only: mono degrades less in 5 of 5 attacks")
+               for line in rep.findings)
+    assert "Control: mono vs init_only" in capsys.readouterr().out
+    saved = load_results(tmp_path / "results" / RESULTS_FILE)["statistics"]
+    assert set(saved["mono_vs_init_only"]) == set(ATTACKS) and "vs_init_only" in saved  # baseline vs it too
+    two_arms = report.analyse(_results(), n_boot=50)
+    assert two_arms.controls == {} and not any("control" in line for line in two_arms.findings)
