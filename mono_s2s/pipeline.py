@@ -214,7 +214,7 @@ def describe_diagnostics(rows: list[dict]) -> str:
     text = (f"output/residual norm {m['output_residual_ratio']:.2f} (layers {min(ratios):.2f}-{max(ratios):.2f}), "
             f"top-3 variance share {m['top3_variance_share']:.2f}")
     if m["small_weight_fraction"] is not None:
-        text += (f", constrained weights < 1e-3: {m['small_weight_fraction']:.0%} "
+        text += (f", weights < 1e-3: {m['small_weight_fraction']:.0%} "
                  f"(down projection {m['small_down_fraction']:.0%})")
     return text
 
