@@ -49,7 +49,7 @@ import threading
 import time
 from pathlib import Path
 
-from mono_s2s.errors import UserError
+from mono_s2s.errors import UserError, warn
 
 LOCK_NAME = ".mono-s2s.lock"
 HEARTBEAT_S = 60.0  # how often a holder touches its lock files
@@ -191,8 +191,7 @@ def _take_over(path: Path, seen: str, info: dict | None) -> None:
     aside.unlink(missing_ok=True)
     who = (f"PID {info.get('pid')} on host {info.get('host')}, since {info.get('started')}" if info
            else "an unreadable lock file")
-    print(f"mono-s2s: warning: took over the lock of {path.parent} left by {who}, which is no longer running",
-          file=sys.stderr, flush=True)
+    warn(f"took over the lock of {path.parent} left by {who}, which is no longer running")
 
 
 def _create(path: Path) -> bool:

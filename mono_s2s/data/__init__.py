@@ -18,10 +18,9 @@ from pathlib import Path
 
 from mono_s2s.config import DataArgs
 from mono_s2s.data import files, hub
-from mono_s2s.data.common import warn
 from mono_s2s.data.records import SPLITS, Record
 from mono_s2s.data.splits import finalize
-from mono_s2s.errors import UserError
+from mono_s2s.errors import UserError, warn
 
 __all__ = ["SPLITS", "Record", "load_corpus"]
 

@@ -3,7 +3,6 @@ one-line error text and stderr warnings."""
 
 from __future__ import annotations
 
-import sys
 from typing import Sequence
 
 from mono_s2s.errors import UserError
@@ -66,12 +65,3 @@ def one_line(error: BaseException | str, limit: int = _MAX_CAUSE_CHARS) -> str:
     if len(first) > limit:
         first = first[: limit - 3].rstrip() + "..."
     return first
-
-
-def warn(message: str) -> None:
-    """One line on stderr, in the CLI's ``mono-s2s: error: ...`` style.
-
-    Not ``warnings.warn``: it prints the calling source line as a second line
-    and is shown only once per call site.
-    """
-    print(f"mono-s2s: warning: {message}", file=sys.stderr)

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from mono_s2s.config import DataArgs
-from mono_s2s.data.common import detect_columns, one_line, warn
+from mono_s2s.data.common import detect_columns, one_line
 from mono_s2s.data.records import SPLITS, Record
 from mono_s2s.data.splits import plan, proportional_counts, shorten, subsample
-from mono_s2s.errors import UserError
+from mono_s2s.errors import UserError, warn
 
 
 @dataclass(frozen=True)

@@ -37,12 +37,12 @@ import contextlib
 import netrc
 import os
 import re
-import sys
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from mono_s2s.config import TrackArgs
+from mono_s2s.errors import warn
 from mono_s2s.tracking.keys import run_name, run_tags
 
 # --------------------------------------------------------------------------
@@ -219,10 +219,6 @@ def _one_line(exc: BaseException) -> str:
     return reason if len(reason) <= 200 else reason[:197] + "..."
 
 
-def _warn(message: str) -> None:
-    print(f"mono-s2s: warning: {message}", file=sys.stderr, flush=True)
-
-
 class Tracker:
     """One wandb run (a training run of one variant, or the adversarial run).
 
@@ -303,18 +299,18 @@ class Tracker:
             wandb, run = start(self.mode)
         except Exception as exc:  # no network, bad key, broken install: carry on offline, or untracked
             if self.mode != "online":
-                _warn(f"wandb could not start ({_one_line(exc)}); tracking is off for this run")
+                warn(f"wandb could not start ({_one_line(exc)}); tracking is off for this run")
                 return
             online_failure = _one_line(exc)
             try:
                 wandb, run = start("offline")
             except Exception as exc2:
                 Tracker._online_fallback = self.mode = "disabled"
-                _warn(f"wandb could not start online ({online_failure}) nor offline ({_one_line(exc2)}); "
+                warn(f"wandb could not start online ({online_failure}) nor offline ({_one_line(exc2)}); "
                       "tracking is off for this run and the later ones of this process")
                 return
             Tracker._online_fallback = self.mode = "offline"
-            _warn(f"wandb could not start online ({online_failure}); this run and the later ones of this process "
+            warn(f"wandb could not start online ({online_failure}); this run and the later ones of this process "
                   f"are tracked offline (this one in {out_dir / 'wandb'}; upload them later with 'wandb sync')")
         self._wandb = wandb
         self._run = run
@@ -346,7 +342,7 @@ class Tracker:
             self._wandb.teardown()
 
     def _fail(self, what: str, exc: BaseException) -> None:
-        _warn(f"wandb failed in {what} ({_one_line(exc)}); tracking is off for the rest of this run")
+        warn(f"wandb failed in {what} ({_one_line(exc)}); tracking is off for the rest of this run")
         try:
             self._close(exit_code=1)
         except Exception:
@@ -425,7 +421,7 @@ class Tracker:
         try:
             self._close(exit_code)
         except Exception as exc:
-            _warn(f"wandb could not finish the run ({_one_line(exc)})")
+            warn(f"wandb could not finish the run ({_one_line(exc)})")
 
     def __enter__(self) -> Tracker:
         return self
