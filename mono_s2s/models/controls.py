@@ -19,13 +19,11 @@ Replacing the layer makes the parameter count the true count of a model without 
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mono_s2s.models.monotone import BETA, OUTPUT_INIT_SCALE, inverse_softplus
+from mono_s2s.models.monotone import BETA, OUTPUT_INIT_SCALE, GatedSoftplusForm, ReluForm, inverse_softplus
 
 
 @torch.no_grad()
@@ -40,16 +38,17 @@ def monotone_start(weight: torch.Tensor) -> torch.Tensor:
     return F.softplus(inverse_softplus(weight.abs()), beta=BETA)
 
 
-class InitOnlyGatedFFN(nn.Module):
+class InitOnlyGatedFFN(GatedSoftplusForm):
     """``W_o (sigmoid(W_g x) * softplus(W_u x)) + b_o`` with unconstrained weights, started as the monotone FFN.
 
     Departs from :class:`~mono_s2s.models.monotone.MonotonicGatedFFN` in one thing only: the
     weights are plain ``nn.Linear`` weights, not ``softplus(BETA V) / BETA`` of a raw ``V``, so an
     optimizer step may make them negative and the FFN stops being monotone (the checks find it).
-    The same: the forward form (sigmoid gate times softplus up, then a linear down projection with
-    a bias), the module names (``wi_0``, ``wi_1``, ``wo``), and the start -- weight magnitudes
-    ``|W|`` of the dense FFN clamped at the monotone conversion's minimum, the down projection at
-    ``OUTPUT_INIT_SCALE`` of them, and the bias that makes ``f(0) = 0``; bit for bit equal to the
+    The same: the forward form (the same code, :class:`~mono_s2s.models.monotone.GatedSoftplusForm`:
+    sigmoid gate times softplus up, then a linear down projection with a bias), the module names
+    (``wi_0``, ``wi_1``, ``wo``), and the start -- weight magnitudes ``|W|`` of the dense FFN clamped
+    at the monotone conversion's minimum, the down projection at ``OUTPUT_INIT_SCALE`` of them, and
+    the bias that makes ``f(0) = 0``; bit for bit equal to the
     monotone FFN's effective weights and bias (``tests/test_controls.py``).
 
     Weight decay: none on these weights (``MonoS2SForConditionalGeneration.parameter_groups``).
@@ -64,18 +63,6 @@ class InitOnlyGatedFFN(nn.Module):
         self.wo = nn.Linear(config.d_ff, config.d_model, bias=True)  # down
         self.dropout = nn.Dropout(config.dropout_rate)
 
-    def hidden(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.wi_0(x)) * F.softplus(self.wi_1(x))  # (..., d_ff)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.wo(self.dropout(self.hidden(x)))
-
-    @torch.no_grad()
-    def center(self) -> None:
-        """Set ``b_o`` so that f(0) = 0, as ``MonotonicGatedFFN.center`` does: h(0) = sigmoid(0) * softplus(0)."""
-        h0 = 0.5 * math.log(2.0)
-        self.wo.bias.copy_(-self.wo.weight.sum(dim=1) * h0)
-
     @torch.no_grad()
     def init_from_dense(self, dense: nn.Module) -> None:
         """Start from a gated T5 FFN as ``MonotonicGatedFFN.init_from_dense`` does: magnitudes, scaled down, centred."""
@@ -85,7 +72,7 @@ class InitOnlyGatedFFN(nn.Module):
         self.center()
 
 
-class InitOnlyFFN(nn.Module):
+class InitOnlyFFN(ReluForm):
     """``W_o relu(W_i x) + b_o``, unconstrained, started as :class:`~mono_s2s.models.monotone.MonotonicFFN`.
 
     For ``init_only`` on a pretrained non-gated T5 (``t5-small``); as :class:`InitOnlyGatedFFN`,
@@ -98,9 +85,6 @@ class InitOnlyFFN(nn.Module):
         self.wi = nn.Linear(config.d_model, config.d_ff, bias=False)
         self.wo = nn.Linear(config.d_ff, config.d_model, bias=True)
         self.dropout = nn.Dropout(config.dropout_rate)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.wo(self.dropout(F.relu(self.wi(x))))
 
     @torch.no_grad()
     def init_from_dense(self, dense: nn.Module) -> None:

@@ -107,19 +107,15 @@ class PositiveLinear(nn.Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
-class MonotonicGatedFFN(nn.Module):
-    """Monotone replacement for T5's gated FFN (``wi_0`` gate, ``wi_1`` up, ``wo`` down)."""
+class GatedSoftplusForm(nn.Module):
+    """The forward form ``W_o dropout(sigmoid(W_g x) * softplus(W_u x)) + b_o``, shared by the monotone FFN and its
+    unconstrained control (``init_only``), so that the two differ in their weights' constraint and nothing else.
 
-    def __init__(self, config) -> None:  # a T5Config: d_model, d_ff, dropout_rate
-        super().__init__()
-        self.wi_0 = PositiveLinear(config.d_model, config.d_ff)  # gate
-        self.wi_1 = PositiveLinear(config.d_model, config.d_ff)  # up
-        self.wo = PositiveLinear(config.d_ff, config.d_model, bias=True)  # down
-        self.dropout = nn.Dropout(config.dropout_rate)
-        self.center()
+    Subclasses build ``wi_0`` (gate), ``wi_1`` (up), ``wo`` (down, with bias) and ``dropout``.
+    """
 
     def hidden(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.wi_0(x)) * F.softplus(self.wi_1(x))  # (..., d_ff), >= 0
+        return torch.sigmoid(self.wi_0(x)) * F.softplus(self.wi_1(x))  # (..., d_ff); >= 0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.wo(self.dropout(self.hidden(x)))
@@ -130,6 +126,25 @@ class MonotonicGatedFFN(nn.Module):
         h0 = 0.5 * math.log(2.0)
         self.wo.bias.copy_(-self.wo.weight.sum(dim=1) * h0)
 
+
+class ReluForm(nn.Module):
+    """``W_o dropout(relu(W_i x)) + b_o``: the original T5's FFN form, for ``MonotonicFFN`` and its control."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.wo(self.dropout(F.relu(self.wi(x))))
+
+
+class MonotonicGatedFFN(GatedSoftplusForm):
+    """Monotone replacement for T5's gated FFN (``wi_0`` gate, ``wi_1`` up, ``wo`` down)."""
+
+    def __init__(self, config) -> None:  # a T5Config: d_model, d_ff, dropout_rate
+        super().__init__()
+        self.wi_0 = PositiveLinear(config.d_model, config.d_ff)  # gate
+        self.wi_1 = PositiveLinear(config.d_model, config.d_ff)  # up
+        self.wo = PositiveLinear(config.d_ff, config.d_model, bias=True)  # down
+        self.dropout = nn.Dropout(config.dropout_rate)
+        self.center()
+
     @torch.no_grad()
     def init_from_dense(self, dense: nn.Module) -> None:
         """Start from a gated T5 FFN (``T5DenseGatedActDense``): weights' magnitudes, then centre."""
@@ -139,7 +154,7 @@ class MonotonicGatedFFN(nn.Module):
         self.center()
 
 
-class MonotonicFFN(nn.Module):
+class MonotonicFFN(ReluForm):
     """Monotone replacement for the original T5's ReLU FFN (``wi``, ``wo``): ``W_o relu(W_i x) + b_o``.
 
     Used when the monotone variant is applied to a pretrained non-gated T5 such as
@@ -152,9 +167,6 @@ class MonotonicFFN(nn.Module):
         self.wi = PositiveLinear(config.d_model, config.d_ff)
         self.wo = PositiveLinear(config.d_ff, config.d_model, bias=True)
         self.dropout = nn.Dropout(config.dropout_rate)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.wo(self.dropout(F.relu(self.wi(x))))
 
     @torch.no_grad()
     def init_from_dense(self, dense: nn.Module) -> None:
