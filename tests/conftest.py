@@ -81,6 +81,21 @@ def fake_tokenizer() -> FakeTokenizer:
     return FakeTokenizer()
 
 
+@pytest.fixture
+def tiny_relu_t5(tmp_path, tiny_model_cfg):
+    """``(hf, cfg)``: a tiny original-T5 (ReLU FFN) saved in ``tmp_path``, and ``tiny_model_cfg`` pointing at it
+    as a pretrained model (the ``t5-small`` path, without a download)."""
+    import torch
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    torch.manual_seed(0)
+    hf = T5ForConditionalGeneration(T5Config(vocab_size=100, d_model=32, d_kv=8, d_ff=64, num_layers=2,
+                                             num_heads=4, feed_forward_proj="relu", decoder_start_token_id=0))
+    hf.save_pretrained(tmp_path)
+    tiny_model_cfg.pretrained = str(tmp_path)
+    return hf, tiny_model_cfg
+
+
 @pytest.fixture(scope="session")
 def redrawn_tiny_t5():
     """Factory (usable from module-scoped fixtures): ``redrawn_tiny_t5(tokenizer, vocab_size, std)``."""

@@ -12,17 +12,16 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-from pathlib import Path
 
 import pytest
 import torch
-from transformers import T5Config, T5ForConditionalGeneration
+from transformers import T5Config
 from transformers.models.t5.modeling_t5 import T5DenseGatedActDense, T5LayerFF
 
 from mono_s2s.cli import main
 from mono_s2s.config import VARIANT_SLUGS, VARIANTS, build_config
 from mono_s2s.models import (InitOnlyFFN, InitOnlyGatedFFN, MonoS2SForConditionalGeneration, MonotonicFFN,
-                             MonotonicGatedFFN, NoFFNLayer, PositiveLinear, build_model, count_parameters)
+                             MonotonicGatedFFN, NoFFNLayer, build_model, count_parameters)
 from mono_s2s.models.checks import check_model
 from mono_s2s.models.monotone import _MIN_WEIGHT, OUTPUT_INIT_SCALE
 
@@ -226,13 +225,9 @@ def test_controls_train_with_the_trainer(tmp_path, variant):
 # --- both, and the registry -------------------------------------------------------------------------------------
 
 
-def test_controls_on_a_pretrained_relu_t5(tmp_path, tiny_model_cfg):
+def test_controls_on_a_pretrained_relu_t5(tiny_relu_t5):
     """A (tiny, local) original-T5 checkpoint: init_only starts as monotonic does, attention_only drops its FFNs."""
-    torch.manual_seed(0)
-    hf = T5ForConditionalGeneration(T5Config(vocab_size=100, d_model=32, d_kv=8, d_ff=64, num_layers=2,
-                                             num_heads=4, feed_forward_proj="relu", decoder_start_token_id=0))
-    hf.save_pretrained(tmp_path)
-    tiny_model_cfg.pretrained = str(tmp_path)
+    hf, tiny_model_cfg = tiny_relu_t5
     mono = build_model(tiny_model_cfg, "monotonic")
     init = build_model(tiny_model_cfg, "init_only")
     bare = build_model(tiny_model_cfg, "attention_only")

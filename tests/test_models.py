@@ -142,13 +142,9 @@ def test_monotone_after_save_load_round_trip(tmp_path, tiny_model_cfg, fake_toke
     assert all(r.monotone for r in check_model(loaded))
 
 
-def test_pretrained_t5_converted_to_monotone(tmp_path, tiny_model_cfg):
+def test_pretrained_t5_converted_to_monotone(tiny_relu_t5):
     """A (tiny, local) original-T5 checkpoint with a ReLU FFN: baseline keeps it, monotonic constrains it."""
-    torch.manual_seed(0)
-    hf = T5ForConditionalGeneration(T5Config(vocab_size=100, d_model=32, d_kv=8, d_ff=64, num_layers=2,
-                                             num_heads=4, feed_forward_proj="relu", decoder_start_token_id=0))
-    hf.save_pretrained(tmp_path)
-    tiny_model_cfg.pretrained = str(tmp_path)
+    hf, tiny_model_cfg = tiny_relu_t5
     baseline = build_model(tiny_model_cfg, "baseline")
     mono = build_model(tiny_model_cfg, "monotonic")
     assert all(torch.equal(v, baseline.state_dict()[k]) for k, v in hf.state_dict().items())
