@@ -359,8 +359,9 @@ def run_attacks(cfg: ExperimentConfig, phase: Phase, out: Path, tracker, progres
                 objectives[target], ss, triggers[source]["ids"], args, target, uni_name))
 
     _fill_rouge(store, models, {r.id: r for v in samples.values() for r in v}, cfg, progress)
-    results = build_results(store.records, slugs, triggers, samples, phase.config, _clean_scores(out, slugs))
-    results["ffn_diagnostics"] = _ffn_diagnostics(out, slugs)
+    clean, ffn = _from_training(out, slugs)
+    results = build_results(store.records, slugs, triggers, samples, phase.config, clean)
+    results["ffn_diagnostics"] = ffn
     _log_adversarial(tracker, store, slugs, results)
     return results
 
@@ -376,20 +377,14 @@ def _log_hotflip_iterations(tracker, record: AttackRecord) -> None:
                                         e["tokens_changed_per_iteration"][it - 1], it))))
 
 
-def _ffn_diagnostics(out: Path, slugs: list[str]) -> dict[str, dict]:
-    """Each model's FFN diagnostics from its training results: ``{slug: {"layers": [...], "summary": {...}}}``."""
-    found = {}
-    for slug in slugs:
-        path = out / "results" / f"training_{slug}.json"
-        done = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-        if "ffn_diagnostics" in done:
-            found[slug] = {"layers": done["ffn_diagnostics"], "summary": done.get("ffn_summary")}
-    return found
+def _from_training(out: Path, slugs: list[str]) -> tuple[dict[str, dict[str, list]], dict[str, dict]]:
+    """``(clean, ffn_diagnostics)`` from each model's training results file, read once.
 
-
-def _clean_scores(out: Path, slugs: list[str]) -> dict[str, dict[str, list]]:
-    """Each model's per-example clean ROUGE on the test split, from its training results (for the parity check)."""
-    clean = {}
+    ``clean[slug]``: the per-example clean scores on the test split (``ids``, ROUGE-1/2/L and, on the
+    embedded corpus, fact recall), for the parity check. ``ffn_diagnostics[slug]``:
+    ``{"layers": [...], "summary": {...}}`` (:mod:`mono_s2s.models.diagnostics`).
+    """
+    clean, ffn = {}, {}
     for slug in slugs:
         path = out / "results" / f"training_{slug}.json"
         if not path.is_file():
@@ -399,7 +394,9 @@ def _clean_scores(out: Path, slugs: list[str]) -> dict[str, dict[str, list]]:
         clean[slug] = {"ids": [p["id"] for p in done.get("predictions", [])],
                        **{m: per_example.get(m, []) for m in ("rouge1", "rouge2", "rougeL")},
                        **({"fact_recall": per_example["fact_recall"]} if "fact_recall" in per_example else {})}
-    return clean
+        if "ffn_diagnostics" in done:
+            ffn[slug] = {"layers": done["ffn_diagnostics"], "summary": done.get("ffn_summary")}
+    return clean, ffn
 
 
 def _sample_value(record: AttackRecord, name: str) -> float:
