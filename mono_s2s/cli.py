@@ -198,6 +198,7 @@ def _full_disk(exc: BaseException, out: Path | None = None) -> BaseException | N
 
 
 def _free_bytes(path: Path) -> float:
+    """Free bytes on the disk holding ``path`` (its nearest existing parent); infinity when unknown."""
     import shutil
 
     while not path.exists() and path != path.parent:
@@ -209,14 +210,8 @@ def _free_bytes(path: Path) -> float:
 
 
 def _free_space(path: Path) -> str:
-    import shutil
-
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    try:
-        return f"{shutil.disk_usage(path).free / 2**20:,.0f} MB free there now"
-    except OSError:
-        return "free space unknown"
+    free = _free_bytes(path)
+    return "free space unknown" if free == float("inf") else f"{free / 2**20:,.0f} MB free there now"
 
 
 EXIT_TERMINATED = 143  # SIGTERM (128 + 15), as a shell reports it
