@@ -38,11 +38,9 @@ def check_counts(cfg: ExperimentConfig, corpus: dict[str, list[Record]], attacks
     the attack phase, a too-small split used to cost both models' training.
     """
     from mono_s2s.attacks.runner import check_sample_counts
+    from mono_s2s.train import batches_per_epoch
 
-    t, n_train = cfg.train, len(corpus["train"])
-    if n_train < t.batch_size * t.grad_accum_steps:
-        raise UserError(f"train.batch_size: {n_train} training examples make no full optimizer step with batch "
-                        f"{t.batch_size} x {t.grad_accum_steps} accumulation; lower train.batch_size")
+    batches_per_epoch(len(corpus["train"]), cfg.train)  # the Trainer's own rule (one process; it re-checks for more)
     for split, why in (("validation", "early stopping and the best checkpoint"), ("test", "the clean evaluation")):
         if not corpus[split]:
             raise UserError(f"the {split} split of {cfg.data.spec} is empty; {why} need it")

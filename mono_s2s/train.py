@@ -95,7 +95,27 @@ def encode(records: list[Record], tokenizer, max_source: int, max_summary: int,
     return [{"input_ids": s, "labels": t} for s, t in zip(src, tgt)]
 
 
-def bucketed_batches(lengths: list[int], batch_size: int, seed: int, epoch: int, pool: int = 50) -> list[list[int]]:
+POOL = 50  # batches per length-sorted pool (bucketed_batches)
+
+
+def batches_per_epoch(n_examples: int, args, world: int = 1) -> int:
+    """Batches each process trains on per epoch: :func:`bucketed_batches`' count split over ``world`` processes,
+    cut to whole optimizer steps (``args.grad_accum_steps``). A one-line error when that is none at all.
+
+    The count does not depend on the shuffle (every pool is cut into ceil(pool size / batch) batches), so
+    the pipeline can check it before anything is tokenised or trained, with the Trainer's own rule.
+    """
+    span = args.batch_size * POOL
+    n_batches = sum(-(-min(span, n_examples - start) // args.batch_size)
+                    for start in range(0, n_examples, span)) // world
+    per_epoch = n_batches - n_batches % args.grad_accum_steps
+    if per_epoch == 0:
+        raise UserError(f"train.batch_size: {n_examples} training examples make no full optimizer step "
+                        f"with batch {args.batch_size} x {args.grad_accum_steps} accumulation x {world} processes")
+    return per_epoch
+
+
+def bucketed_batches(lengths: list[int], batch_size: int, seed: int, epoch: int, pool: int = POOL) -> list[list[int]]:
     """Shuffle, sort by length inside pools of ``pool`` batches, cut into batches, shuffle the batches.
 
     Deterministic in (seed, epoch), so a resumed run replays the same order.
@@ -215,13 +235,7 @@ class Trainer:
                              d.source_prefix)
         self.lengths = [len(e["input_ids"]) + len(e["labels"]) for e in self.train_ex]
 
-        world = self.acc.num_processes
-        n_batches = len(bucketed_batches(self.lengths, self.args.batch_size, self.seed, 0)) // world
-        self.batches_per_epoch = n_batches - n_batches % self.args.grad_accum_steps
-        if self.batches_per_epoch == 0:
-            raise UserError(f"train.batch_size: {len(self.train_ex)} training examples make no full optimizer step "
-                            f"with batch {self.args.batch_size} x {self.args.grad_accum_steps} accumulation "
-                            f"x {world} processes")
+        self.batches_per_epoch = batches_per_epoch(len(self.train_ex), self.args, self.acc.num_processes)
         self.steps_per_epoch = self.batches_per_epoch // self.args.grad_accum_steps
         total = self.steps_per_epoch * self.args.epochs
 

@@ -23,7 +23,8 @@ def _run(tmp_path, capsys, *sets: str, verb: str = "run") -> tuple[int, str]:
                         "attacks.injection_samples=20, attacks.ood_samples=20: the test split has only 5 examples"),
     (["attacks.ood_samples=30"], "attacks.ood_samples=30: the test split has only 25 examples; lower that setting"),
     (["attacks.universal_train_samples=13"], "attacks.universal_train_samples=13: the validation split has only 12"),
-    (["train.batch_size=64"], "train.batch_size: 60 training examples make no full optimizer step with batch 64"),
+    (["train.batch_size=64", "train.grad_accum_steps=2"],  # one (partial) batch, two needed per step
+     "train.batch_size: 60 training examples make no full optimizer step with batch 64 x 2 accumulation"),
 ])
 def test_counts_are_checked_before_training(tmp_path, capsys, sets, needle):
     code, err = _run(tmp_path, capsys, *sets)

@@ -47,6 +47,18 @@ def test_bucketed_batches_cover_every_example_once_and_are_deterministic():
     assert padded < 0.7 * padded_random
 
 
+@pytest.mark.parametrize("n, batch, accum, world", [(1, 32, 1, 1), (60, 64, 1, 1), (4000, 32, 1, 1), (1601, 32, 1, 2),
+                                                     (3201, 32, 3, 2), (97, 8, 4, 1)])
+def test_batches_per_epoch_is_the_bucketed_count_without_bucketing(n, batch, accum, world):
+    from types import SimpleNamespace
+
+    from mono_s2s.train import batches_per_epoch
+
+    counted = len(bucketed_batches(list(range(n)), batch, seed=0, epoch=0)) // world
+    assert batches_per_epoch(n, SimpleNamespace(batch_size=batch, grad_accum_steps=accum), world) == \
+        counted - counted % accum
+
+
 def test_collate_pads_per_batch():
     batch = collate([{"input_ids": [5, 6, 1], "labels": [7, 1]}, {"input_ids": [5, 1], "labels": [7, 8, 9, 1]}], 0)
     assert batch["input_ids"].tolist() == [[5, 6, 1], [5, 1, 0]]
