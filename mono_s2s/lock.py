@@ -50,6 +50,7 @@ import time
 from pathlib import Path
 
 from mono_s2s.errors import UserError, warn
+from mono_s2s.processes import pid_alive, proc_stat, process_rank
 
 LOCK_NAME = ".mono-s2s.lock"
 HEARTBEAT_S = 60.0  # how often a holder touches its lock files
@@ -67,28 +68,8 @@ def lock_path(folder: str | Path) -> Path:
     return Path(folder) / LOCK_NAME
 
 
-def _rank() -> int:
-    try:
-        return int(os.environ.get("RANK", "0"))
-    except ValueError:
-        return 0
-
-
-def _proc_stat(pid: int) -> tuple[str, int] | None:
-    """``(state, start time in clock ticks since boot)`` of a process, from ``/proc`` (None elsewhere)."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = text[text.rfind(")") + 2:].split()  # the command name, in parentheses, may hold spaces
-    try:
-        return fields[0], int(fields[19])
-    except (IndexError, ValueError):
-        return None
-
-
 def _holder() -> dict:
-    stat = _proc_stat(os.getpid())
+    stat = proc_stat(os.getpid())
     return {"pid": os.getpid(), "host": socket.gethostname(), "proc_start": stat[1] if stat else None,
             "started": datetime.datetime.now().isoformat(timespec="seconds"), "command": _command()}
 
@@ -109,24 +90,11 @@ def _alive(info: dict) -> bool:
         pid = int(info["pid"])
     except (KeyError, TypeError, ValueError):
         return False
-    if pid <= 0:
+    if not pid_alive(pid):
         return False
-    if os.name == "nt":  # os.kill(pid, 0) would end the process there: assume it runs (the message says what to do)
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # another user's process: alive
-    stat = _proc_stat(pid)
-    if stat is None:
-        return True
-    state, start = stat
-    if state in ("Z", "X"):  # exited, not yet reaped by its parent
-        return False
+    stat = proc_stat(pid)
     recorded = info.get("proc_start")
-    return recorded is None or recorded == start  # a different start time: the PID was reused
+    return stat is None or recorded is None or recorded == stat[1]  # a different start time: the PID was reused
 
 
 def _read(path: Path) -> tuple[str, dict | None]:
@@ -339,7 +307,7 @@ def release(folder: str | Path) -> None:
 @contextlib.contextmanager
 def hold(folder: str | Path | None):
     """``with hold(out):`` -- the lock of ``out`` for the block (nothing for None, or off rank 0)."""
-    if folder is None or _rank() != 0:
+    if folder is None or process_rank() != 0:
         yield
         return
     key = acquire(folder)
@@ -351,7 +319,7 @@ def hold(folder: str | Path | None):
 
 def hold_until_exit(folder: str | Path) -> None:
     """Take the lock of ``folder`` for the rest of this process (a notebook kernel); idempotent."""
-    if _rank() != 0:
+    if process_rank() != 0:
         return
     folder = _key(folder)
     with _mutex:

@@ -55,6 +55,7 @@ from mono_s2s.config import VARIANT_SLUGS, ExperimentConfig, first_difference
 from mono_s2s.data.records import Record
 from mono_s2s.errors import UserError
 from mono_s2s.models import build_model, count_parameters
+from mono_s2s.processes import pid_alive
 from mono_s2s.progress import bar as progress_bar
 
 STATE_FILE = "trainer_state.json"
@@ -354,7 +355,7 @@ class Trainer:
         for tmp in self.ckpt_dir.glob(".latest.tmp*"):
             parts = tmp.name.split("-")
             pid = int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else None
-            if pid is None or not _pid_alive(pid):
+            if pid is None or not pid_alive(pid):
                 shutil.rmtree(tmp, ignore_errors=True)
 
     def _save_latest(self) -> None:
@@ -506,16 +507,6 @@ class Trainer:
         return TrainResult(self.variant, self.slug, self.seed, st["epoch"], st["global_step"], st["best_val_loss"],
                            st["final_val_loss"], st["best_epoch"], st["train_time_s"], self.parameters,
                            str(self.best_dir), str(self.latest_dir), st["stopped_early"])
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, another user's
-        return True
-    return True
 
 
 def result_dict(result: TrainResult) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from urllib.parse import urlsplit
 
 from mono_s2s.config import TrackArgs
 from mono_s2s.errors import warn
+from mono_s2s.processes import process_rank
 from mono_s2s.tracking.keys import run_name, run_tags
 
 # --------------------------------------------------------------------------
@@ -110,21 +111,13 @@ def is_logged_in() -> bool:
     return bool(settings.get("api_key"))
 
 
-def _process_rank() -> int:
-    """This process's rank under torchrun / ``accelerate launch`` (0 when not distributed)."""
-    try:
-        return int(os.environ.get("RANK", "0"))
-    except ValueError:
-        return 0
-
-
 def resolve_mode(mode: str) -> str:
     """``online``, ``offline`` or ``disabled`` for a ``TrackArgs.mode``.
 
     Only rank 0 of a distributed launch tracks: the other ranks would each open a
     duplicate run of the same experiment.
     """
-    if _process_rank() != 0:
+    if process_rank() != 0:
         return "disabled"
     if mode != "auto":
         return mode
