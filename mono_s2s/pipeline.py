@@ -124,7 +124,7 @@ def train_variant(cfg: ExperimentConfig, variant: str, prepared: Prepared, out: 
     from mono_s2s.checkpoint import checkpoint_problem, load_checkpoint, resolve
     from mono_s2s.evaluate import CLEAN_METRICS, FACT_RECALL, clean_quality
     from mono_s2s.models.diagnostics import summarize_diagnostics
-    from mono_s2s.train import Trainer, check_reusable, read_state, result_dict
+    from mono_s2s.train import Trainer, check_reusable, read_state, result_dict, retrain_advice
 
     slug = VARIANT_SLUGS[variant]
     results_file = out / "results" / f"training_{slug}.json"
@@ -133,11 +133,9 @@ def train_variant(cfg: ExperimentConfig, variant: str, prepared: Prepared, out: 
     state = read_state(out / "checkpoints" / slug / "latest")
     best = out / "checkpoints" / slug / "best"
     if state and (state.get("finished") or resolve(best).exists()) and (problem := checkpoint_problem(best)):
-        # A best checkpoint missing or half-written after training is not a trained model; but training
-        # again would not repair it (a finished state returns at once, a resumed one rewrites 'best' only
-        # when validation improves on the best epoch's loss), so say what does.
-        raise UserError(f"{problem}; move {best.parent} away and run 'mono-s2s train --variant {variant} "
-                        f"--out {out}' to train the {variant} model again")
+        # A best checkpoint missing or half-written after training is not a trained model, and training
+        # again would not repair it: say what does.
+        raise UserError(f"{problem}; {retrain_advice(out, variant)}")
     if state and state.get("finished") and results_file.is_file():
         done = json.loads(results_file.read_text())
         if done.get("seed") == seed:

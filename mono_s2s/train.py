@@ -202,6 +202,16 @@ def check_reusable(checkpoint: Path, cfg: ExperimentConfig, variant: str, seed: 
                         "use another --out (results from different settings are never mixed)")
 
 
+def retrain_advice(out: Path, variant: str) -> str:
+    """What repairs a model whose best checkpoint is broken after training: its folder out of the way, then train.
+
+    (Training on the same folder would not: a finished run returns at once, a resumed one rewrites ``best``
+    only when validation improves on the best epoch's loss.)
+    """
+    return (f"move {Path(out) / 'checkpoints' / VARIANT_SLUGS[variant]} away and run 'mono-s2s train --variant "
+            f"{variant} --out {out}' to train the {variant} model again")
+
+
 def read_state(latest: Path) -> dict | None:
     latest = resolve(latest)
     f = latest / STATE_FILE

@@ -196,7 +196,7 @@ def trained_models(cfg: ExperimentConfig, out: Path) -> dict[str, Path]:
     checkpoints away first.
     """
     from mono_s2s.checkpoint import checkpoint_problem, resolve
-    from mono_s2s.train import read_state
+    from mono_s2s.train import read_state, retrain_advice
 
     best = {VARIANT_SLUGS[v]: out / "checkpoints" / VARIANT_SLUGS[v] / "best" for v in cfg.model.variants}
     for variant, path in zip(cfg.model.variants, best.values()):
@@ -210,8 +210,7 @@ def trained_models(cfg: ExperimentConfig, out: Path) -> dict[str, Path]:
         if not resolve(path).exists() and not finished:
             raise UserError(f"no trained {variant} model at {path}: run 'mono-s2s train --variant {variant}' "
                             f"(or 'mono-s2s run') with --out {out} first")
-        raise UserError(f"{problem}; move {path.parent} away and run 'mono-s2s train --variant {variant} "
-                        f"--out {out}' to train the {variant} model again")
+        raise UserError(f"{problem}; {retrain_advice(out, variant)}")
     return best
 
 
