@@ -53,7 +53,8 @@ def test_names_match_the_guide():
     assert set(tr.OVERALL_KEYS) == {
         "overall_robustness_improvement_pct", "overall_nonmono_degradation", "overall_mono_degradation",
         "overall_p_value", "overall_statistically_significant"}
-    assert tr.hotflip_summary_key("avg_grad_norm") == "hotflip/summary_avg_grad_norm"
+    assert tr.attack_summary_key("hotflip", "mono", "avg_grad_norm") == "hotflip/summary_mono_avg_grad_norm"
+    assert tr.HOTFLIP_SUMMARY_PREFIX == "hotflip/summary_"
     assert (tr.HOTFLIP_DETAILED_TABLE, tr.FINAL_SUMMARY_TABLE, tr.FINAL_GRADIENT_TABLE, tr.KEY_FINDINGS) == (
         "hotflip/detailed_comparison", "final/comprehensive_summary", "final/attack_comparison_with_gradients",
         "key_findings")

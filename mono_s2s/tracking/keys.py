@@ -152,7 +152,7 @@ HOTFLIP_SAMPLE_IDX = sample_idx_key("hotflip")
 HOTFLIP_ROBUSTNESS_DELTA = robustness_delta_key("hotflip")
 HOTFLIP_GRAD_NORM_RATIO = "hotflip/grad_norm_ratio"  # nonmono / mono
 HOTFLIP_DETAILED_TABLE = "hotflip/detailed_comparison"
-HOTFLIP_SUMMARY_PREFIX = "hotflip/summary_"
+HOTFLIP_SUMMARY_PREFIX = attack_key("hotflip", "summary_")  # what attack_summary_key("hotflip", ...) starts with
 HOTFLIP_SUMMARY_EXTRAS = ("avg_grad_norm", "loss_improvement", "avg_tokens_changed")
 
 
@@ -183,11 +183,6 @@ def samples_table_key(attack: str) -> str:
 def attack_summary_key(attack: str, slug: str, name: str) -> str:
     """``{attack}/summary_{slug}_{name}``: an average over all attacked samples (``hotflip/summary_*``)."""
     return attack_key(attack, f"summary_{slug}_{name}")
-
-
-def hotflip_summary_key(name: str) -> str:
-    """``hotflip/summary_<name>``: an average over all attacked samples."""
-    return HOTFLIP_SUMMARY_PREFIX + name
 
 
 # Final analysis tables, figure and text.
@@ -300,7 +295,7 @@ __all__ = [
     "sample_idx_key", "robustness_delta_key", "model_sample_keys", "samples_table_key", "attack_summary_key",
     "HOTFLIP_SAMPLE_IDX", "HOTFLIP_ROBUSTNESS_DELTA", "HOTFLIP_GRAD_NORM_RATIO", "HOTFLIP_DETAILED_TABLE",
     "HOTFLIP_SUMMARY_PREFIX", "HOTFLIP_SUMMARY_EXTRAS", "HOTFLIP_SAMPLE_KEYS", "hotflip_iteration_keys",
-    "hotflip_model_keys", "hotflip_sample_keys", "hotflip_summary_key",
+    "hotflip_model_keys", "hotflip_sample_keys",
     "FINAL_SUMMARY_TABLE", "FINAL_GRADIENT_TABLE", "FIGURE_KEY", "KEY_FINDINGS", "OVERALL_IMPROVEMENT",
     "OVERALL_P_VALUE", "OVERALL_SIGNIFICANT", "FINAL_OVERALL_IMPROVEMENT", "TRANSFER", "UNIVERSAL_TRIGGERS",
     "ATTACK_TIMING", "final_keys", "overall_degradation_key", "overall_keys", "OVERALL_KEYS",
