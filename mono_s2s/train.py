@@ -374,7 +374,6 @@ class Trainer:
         tmp = self.ckpt_dir / self._tmp_name()
         self.acc.wait_for_everyone()
         if self.acc.is_main_process:
-            self._clear_stale_tmp()
             tmp.mkdir(parents=True)
         self.acc.wait_for_everyone()
         try:
@@ -406,6 +405,8 @@ class Trainer:
     # -- the loop --------------------------------------------------------------------------------------------
 
     def fit(self) -> TrainResult:
+        if self.acc.is_main_process and self.ckpt_dir.is_dir():
+            self._clear_stale_tmp()  # once per run: leftovers of killed runs, never this run's own
         resumed = self._try_resume()
         self.state["wandb_run_id"] = getattr(self.tracker, "run_id", None) or self.state.get("wandb_run_id")
         if self.state["finished"]:
