@@ -96,6 +96,24 @@ def tiny_relu_t5(tmp_path, tiny_model_cfg):
     return hf, tiny_model_cfg
 
 
+def save_untrained_checkpoints(cfg, tokenizer, out) -> None:
+    """What ``attack`` needs from training: each variant's ``best`` checkpoint under ``out`` (here at
+    initialisation, seed 0), so attack-phase tests need not train."""
+    from mono_s2s.checkpoint import save_checkpoint
+    from mono_s2s.config import VARIANT_SLUGS
+    from mono_s2s.models import build_model
+
+    for variant in cfg.model.variants:
+        save_checkpoint(out / "checkpoints" / VARIANT_SLUGS[variant] / "best",
+                        build_model(cfg.model, variant, tokenizer, seed=0), tokenizer, cfg)
+
+
+@pytest.fixture(scope="session")
+def untrained_checkpoints():
+    """:func:`save_untrained_checkpoints` (a factory, usable from module-scoped fixtures)."""
+    return save_untrained_checkpoints
+
+
 @pytest.fixture(scope="session")
 def redrawn_tiny_t5():
     """Factory (usable from module-scoped fixtures): ``redrawn_tiny_t5(tokenizer, vocab_size, std)``."""

@@ -90,25 +90,19 @@ def test_attack_phase_records_transfer_resume_and_wandb(tiny_experiment, tmp_pat
     assert third["timing_s"] == pytest.approx(again["timing_s"])
 
 
-def test_models_are_attacked_on_the_gpu_when_there_is_one(tmp_path, monkeypatch):
+def test_models_are_attacked_on_the_gpu_when_there_is_one(tmp_path, monkeypatch, untrained_checkpoints):
     # No GPU here: record where the loaded models are sent, with CUDA reported present and absent.
     # Untrained checkpoints do: where a model goes does not depend on its weights.
     import torch
 
     from mono_s2s.attacks import runner
-    from mono_s2s.checkpoint import save_checkpoint
-    from mono_s2s.config import VARIANT_SLUGS
     from mono_s2s.data.synthetic import generate_corpus
-    from mono_s2s.models import build_model
     from mono_s2s.tokenizer import train_tokenizer
 
     cfg = build_config("tiny", overrides=["model.d_model=16", "model.d_ff=32", "model.n_heads=2",
                                           "model.n_encoder_layers=1", "model.n_decoder_layers=1",
                                           "model.vocab_size=100"])
-    tokenizer = train_tokenizer(generate_corpus(0, 16, 2, 2)["train"], cfg.model.vocab_size)
-    for variant in cfg.model.variants:
-        save_checkpoint(tmp_path / "checkpoints" / VARIANT_SLUGS[variant] / "best",
-                        build_model(cfg.model, variant, tokenizer, seed=0), tokenizer, cfg)
+    untrained_checkpoints(cfg, train_tokenizer(generate_corpus(0, 16, 2, 2)["train"], cfg.model.vocab_size), tmp_path)
     sent = []
     monkeypatch.setattr(torch.nn.Module, "to", lambda self, device: sent.append(torch.device(device)) or self)
     for cuda, expected in ((True, "cuda"), (False, "cpu")):

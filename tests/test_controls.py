@@ -287,17 +287,13 @@ SETS = (
 )
 
 
-def test_four_arms_go_through_the_attack_phase_and_the_report(tmp_path):
-    from mono_s2s.checkpoint import save_checkpoint
+def test_four_arms_go_through_the_attack_phase_and_the_report(tmp_path, untrained_checkpoints):
     from mono_s2s.data.synthetic import generate_corpus
     from mono_s2s.tokenizer import train_tokenizer
 
     out = tmp_path / "out"
     cfg = build_config("tiny", overrides=list(SETS))
-    tokenizer = train_tokenizer(generate_corpus(0, 40, 4, 4)["train"], cfg.model.vocab_size)
-    for variant in cfg.model.variants:
-        save_checkpoint(out / "checkpoints" / VARIANT_SLUGS[variant] / "best",
-                        build_model(cfg.model, variant, tokenizer, seed=0), tokenizer, cfg)
+    untrained_checkpoints(cfg, train_tokenizer(generate_corpus(0, 40, 4, 4)["train"], cfg.model.vocab_size), out)
     flags = ["--wandb", "disabled", *(word for s in SETS for word in ("--set", s)), "--out", str(out)]
     stdout, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(err):

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from mono_s2s.cli import main
-from mono_s2s.config import VARIANT_SLUGS, build_config
+from mono_s2s.config import build_config
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -48,19 +48,14 @@ def _attack(out: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def attacked(tmp_path_factory, one_torch_thread) -> Path:
+def attacked(tmp_path_factory, one_torch_thread, untrained_checkpoints) -> Path:
     """An ``--out`` folder with untrained baseline and monotonic checkpoints, attacked once. Read only: copy it."""
-    from mono_s2s.checkpoint import save_checkpoint
     from mono_s2s.data.synthetic import generate_corpus
-    from mono_s2s.models import build_model
     from mono_s2s.tokenizer import train_tokenizer
 
     out = tmp_path_factory.mktemp("faults") / "out"
     cfg = build_config("tiny", overrides=list(SETS))
-    tokenizer = train_tokenizer(generate_corpus(0, 40, 4, 4)["train"], cfg.model.vocab_size)
-    for variant in cfg.model.variants:
-        save_checkpoint(out / "checkpoints" / VARIANT_SLUGS[variant] / "best",
-                        build_model(cfg.model, variant, tokenizer, seed=0), tokenizer, cfg)
+    untrained_checkpoints(cfg, train_tokenizer(generate_corpus(0, 40, 4, 4)["train"], cfg.model.vocab_size), out)
     err = io.StringIO()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
         code = main(_attack(out))

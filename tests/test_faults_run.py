@@ -46,23 +46,13 @@ def _cfg():
     return build_config("tiny", overrides=list(SETS))
 
 
-def _save_untrained(cfg, tokenizer, out: Path) -> None:
-    """What ``attack`` needs from training: each variant's ``best`` checkpoint (here at initialisation)."""
-    from mono_s2s.checkpoint import save_checkpoint
-    from mono_s2s.models import build_model
-
-    for variant in cfg.model.variants:
-        model = build_model(cfg.model, variant, tokenizer, seed=0)
-        save_checkpoint(out / "checkpoints" / VARIANT_SLUGS[variant] / "best", model, tokenizer, cfg)
-
-
 @pytest.fixture(scope="module")
-def ready(tmp_path_factory) -> Path:
+def ready(tmp_path_factory, untrained_checkpoints) -> Path:
     """A folder ``attack`` can work on: corpus cache, tokenizer, untrained checkpoints. Copy before use."""
     out = tmp_path_factory.mktemp("faults") / "ready"
     cfg = _cfg()
     prepared = pipeline.prepare(cfg, out)
-    _save_untrained(cfg, prepared.tokenizer, out)
+    untrained_checkpoints(cfg, prepared.tokenizer, out)
     return out
 
 
