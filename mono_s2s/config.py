@@ -57,6 +57,9 @@ class ModelConfig:
     vocab_size: int = 2000  # target size of the tokenizer trained on the corpus
     relative_attention_num_buckets: int = 32
     relative_attention_max_distance: int = 128
+    # Changes nothing, and is kept only so that saved configs still load: transformers >= 5 always ties T5's
+    # input and output embeddings (T5Config forces tie_word_embeddings=True), so every model here is tied,
+    # whatever this says (tests/test_config.py proves it).
     tie_word_embeddings: bool = False
 
     def __post_init__(self) -> None:
