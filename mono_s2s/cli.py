@@ -19,7 +19,9 @@ from pathlib import Path
 from mono_s2s.errors import UserError
 
 
-def _config_flags(p: argparse.ArgumentParser) -> None:
+def _config_flags(p: argparse.ArgumentParser, out: str = "outputs", runs: bool = True) -> None:
+    """The configuration flags every verb shares; ``runs=False`` leaves out --wandb and --seeds (a verb that
+    logs no runs and trains one seed)."""
     from mono_s2s.config import PRESETS
 
     p.add_argument("--preset", default=None,
@@ -31,7 +33,9 @@ def _config_flags(p: argparse.ArgumentParser) -> None:
                    help="override keys, e.g. --set train.lr=3e-4 model.dropout=0.2; repeatable")
     p.add_argument("--data", metavar="SPEC", help="corpus: synthetic, dialogsum, samsum, cnn_dailymail, xsum, arxiv, "
                    "pubmed, seed-mix, hub:OWNER/NAME[:CONFIG], or a local file/folder")
-    p.add_argument("--out", default="outputs", metavar="DIR", help="output folder (default: ./outputs)")
+    p.add_argument("--out", default=out, metavar="DIR", help=f"output folder (default: ./{out})")
+    if not runs:
+        return
     p.add_argument("--wandb", choices=("online", "offline", "disabled"),
                    help="tracking mode (default: online when logged in, else offline)")
     p.add_argument("--seeds", type=int, metavar="N", help="independent model pairs to train and attack")
@@ -51,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     from mono_s2s.config import VARIANTS
 
     p.add_argument("--variant", required=True, choices=VARIANTS)
+    p = sub.add_parser("tune", help="learning-rate search: each variant at several lrs, the same epochs, one seed")
+    _config_flags(p, out="outputs/tune", runs=False)
+    p.add_argument("--variants", metavar="A,B", help="variants to tune (default: model.variants)")
+    p.add_argument("--lrs", metavar="LR,LR,...", help="learning rates to try, the same for every variant "
+                   "(default: each variant's configured lr, /3 and x3)")
+    p.add_argument("--epochs", type=int, metavar="N", help="budget of every trial in epochs (default: train.epochs)")
     p = sub.add_parser("attack", help="attack the trained models under --out")
     _config_flags(p)
     p = sub.add_parser("report", help="rebuild tables and figures from --out/results")
@@ -64,7 +74,7 @@ def _config(args: argparse.Namespace):
     from mono_s2s.config import build_config
 
     return build_config(args.preset, args.config, args.overrides, **{"data.spec": args.data,
-                        "tracking.mode": args.wandb, "seeds": args.seeds})
+                        "tracking.mode": getattr(args, "wandb", None), "seeds": getattr(args, "seeds", None)})
 
 
 def _describe(cfg, prepared) -> None:
@@ -147,6 +157,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tune(args: argparse.Namespace) -> int:
+    from mono_s2s.pipeline import prepare, quiet_libraries, say
+    from mono_s2s.tune import check_trials, make_plan, print_table, tune
+
+    quiet_libraries()
+    cfg = _config(args)
+    plan = make_plan(cfg, args.variants, args.lrs, args.epochs)  # bad input is refused before any data is made
+    out = Path(args.out)
+    check_trials(cfg, out, plan)  # and trials left in --out by other settings, before data is loaded
+    say(f"mono-s2s tune: preset '{cfg.preset}', {plan.n_trials} trial{'s' * (plan.n_trials > 1)} ("
+        + "; ".join(f"{v}: lr {', '.join(f'{lr:g}' for lr in lrs)}" for v, lrs in plan.grid.items())
+        + f"), {plan.epochs} epochs each, seed {plan.seed}, output {out}")
+    print_table(tune(cfg, prepare(cfg, out, attacks=False), out, plan))
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
@@ -163,7 +189,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "check": cmd_check, "train": cmd_train, "attack": cmd_attack, "report": cmd_report}
+COMMANDS = {"run": cmd_run, "check": cmd_check, "train": cmd_train, "attack": cmd_attack, "report": cmd_report,
+            "tune": cmd_tune}
 
 
 EXIT_NO_SPACE = 4  # a full disk (or quota): not the user's input (2), not a diverged run (3)

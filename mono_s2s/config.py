@@ -115,7 +115,8 @@ class DataArgs:
 
 @dataclass
 class TrainArgs:
-    """Optimisation settings shared by every variant (same data, same budget)."""
+    """Optimisation settings shared by every variant (same data, same budget), but for each variant's own
+    learning rate (``variant_lr``, :meth:`lr_for`)."""
 
     seed: int = 42
     epochs: int = 6
@@ -123,6 +124,11 @@ class TrainArgs:
     grad_accum_steps: int = 1
     eval_batch_size: int = 64
     lr: float = 5e-3
+    # Per-variant learning rates as "variant=lr" entries (YAML list, or --set train.variant_lr=monotonic=0.01,
+    # baseline=0.005); a variant not named here trains with ``lr``. Issue 11: every arm with its own tuned lr
+    # (``mono-s2s tune`` prints the line that sets it). A --set of this key replaces the whole list, so
+    # --set train.lr=X alone does not change a variant named here.
+    variant_lr: tuple[str, ...] = ()
     weight_decay: float = 0.01
     adam_beta1: float = 0.9
     adam_beta2: float = 0.95
@@ -149,6 +155,8 @@ class TrainArgs:
         for key in ("epochs", "batch_size", "grad_accum_steps", "eval_batch_size", "save_every_steps", "num_beams"):
             _check(getattr(self, key) > 0, f"train.{key}", f"must be positive (got {getattr(self, key)})")
         _check(self.lr > 0, "train.lr", f"must be positive (got {self.lr})")
+        self.variant_lr = tuple(self.variant_lr)
+        variant_lrs(self.variant_lr)  # validates every entry
         _check(self.weight_decay >= 0, "train.weight_decay", f"must be >= 0 (got {self.weight_decay})")
         for key in ("adam_beta1", "adam_beta2", "warmup_ratio", "label_smoothing", "tf_start", "tf_min",
                     "noise_batch_prob", "noise_token_prob"):
@@ -158,6 +166,35 @@ class TrainArgs:
         _check(self.patience >= 0, "train.patience", f"must be >= 0 (got {self.patience})")
         _check(self.no_repeat_ngram_size >= 0, "train.no_repeat_ngram_size", "must be >= 0")
         _check(self.eval_samples is None or self.eval_samples > 0, "train.eval_samples", "must be positive or null")
+
+    def lr_for(self, variant: str) -> float:
+        """The learning rate ``variant`` trains with: its ``variant_lr`` entry, else ``lr``."""
+        return variant_lrs(self.variant_lr).get(variant, self.lr)
+
+
+def variant_lrs(entries: typing.Iterable[str]) -> dict[str, float]:
+    """``("monotonic=0.01", ...)`` -> ``{"monotonic": 0.01, ...}``; a one-line error naming ``train.variant_lr``
+    for a malformed entry, an unknown or repeated variant, or a learning rate that is not positive and finite.
+
+    A variant may be named without being in ``model.variants``: a preset carries the lr of every arm it
+    knows, a run trains the arms it lists.
+    """
+    key, table = "train.variant_lr", {}
+    for entry in entries:
+        name, sep, text = str(entry).partition("=")
+        name, text = name.strip(), text.strip()
+        _check(bool(sep and name and text), key, f"expected VARIANT=LR entries, got {entry!r}")
+        _check(name in VARIANTS, key, f"unknown variant '{name}' (choose from {', '.join(VARIANTS)})")
+        _check(name not in table, key, f"variant '{name}' is listed twice")
+        try:
+            lr = float(text)
+        except ValueError:
+            lr = None
+        _check(lr is not None, key, f"the learning rate of '{name}' is not a number: {text!r}")
+        _check(math.isfinite(lr) and lr > 0, key, f"the learning rate of '{name}' must be positive and finite "
+                                                 f"(got {text})")
+        table[name] = lr
+    return table
 
 
 @dataclass

@@ -156,7 +156,7 @@ def train_variant(cfg: ExperimentConfig, variant: str, prepared: Prepared, out: 
         result.clean = {k: v for k, v in quality.items() if k in CLEAN_METRICS}
         diagnostics = _ffn_diagnostics(model, tokenizer, prepared.corpus["validation"], cfg)
         ffn_means = summarize_diagnostics(diagnostics)
-        summary = result_dict(result)
+        summary = {**result_dict(result), "lr": cfg.train.lr_for(variant)}  # the arm's own (train.variant_lr)
         tracker.summary({
             **tracking.named(
                 tracking.TRAINING_SUMMARY_KEYS, variant=variant, parameters=result.parameters,
@@ -180,8 +180,8 @@ def train_variant(cfg: ExperimentConfig, variant: str, prepared: Prepared, out: 
     r = result.clean
     facts = (f", fact recall {r[FACT_RECALL]['mean']:.3f} [{r[FACT_RECALL]['ci_low']:.3f}, "
              f"{r[FACT_RECALL]['ci_high']:.3f}]" if FACT_RECALL in r else "")
-    say(f"train {variant}: {result.epochs_trained} epochs in {result.train_time_s:.0f} s, best val loss "
-        f"{result.best_val_loss:.3f}; clean ROUGE-L {r['rougeL']['mean']:.3f} "
+    say(f"train {variant}: lr {summary['lr']:g}, {result.epochs_trained} epochs in {result.train_time_s:.0f} s, "
+        f"best val loss {result.best_val_loss:.3f}; clean ROUGE-L {r['rougeL']['mean']:.3f} "
         f"[{r['rougeL']['ci_low']:.3f}, {r['rougeL']['ci_high']:.3f}]{facts} on {r['rougeL']['n']} test examples")
     say(f"train {variant}: FFN diagnostics {describe_diagnostics(diagnostics)}")
     return summary

@@ -51,7 +51,7 @@ from transformers import get_cosine_schedule_with_warmup
 from mono_s2s import tracking  # metric names only (wandb is imported lazily, inside Tracker)
 from mono_s2s.batching import collate
 from mono_s2s.checkpoint import CONFIG_FILE, resolve, save_checkpoint, swap_in, write_checkpoint_files
-from mono_s2s.config import VARIANT_SLUGS, ExperimentConfig, first_difference
+from mono_s2s.config import VARIANT_SLUGS, ExperimentConfig, first_difference, variant_lrs
 from mono_s2s.data.records import Record
 from mono_s2s.errors import UserError
 from mono_s2s.models import build_model, count_parameters
@@ -171,6 +171,8 @@ class _NoTracker:
 # Settings that only change speed, never the trained model or its scores: a checkpoint made with other
 # values of these is resumed and reused as it is. Every other model/data/train setting must match.
 SPEED_ONLY = frozenset({"model.variants", "train.eval_batch_size", "train.save_every_steps"})
+# Compared as the one learning rate the checkpoint's own variant trains with (another arm's lr is no reason).
+_LR_KEYS = frozenset({"train.lr", "train.variant_lr"})
 _TRAINED_WITH = ("model", "data", "train")  # the config sections a checkpoint depends on
 
 
@@ -191,7 +193,13 @@ def check_reusable(checkpoint: Path, cfg: ExperimentConfig, variant: str, seed: 
     old = yaml.safe_load(saved.read_text(encoding="utf-8")) or {}
     new = cfg.to_dict()
     diff = first_difference({k: old.get(k) or {} for k in _TRAINED_WITH}, {k: new[k] for k in _TRAINED_WITH},
-                            SPEED_ONLY)
+                            SPEED_ONLY | _LR_KEYS)
+    old_train = old.get("train") or {}
+    was_table = variant_lrs(old_train.get("variant_lr") or ())
+    was, now = was_table.get(variant, old_train.get("lr")), cfg.train.lr_for(variant)
+    if diff is None and was != now:
+        named = variant in was_table or variant in variant_lrs(cfg.train.variant_lr)
+        diff = (f"train.variant_lr[{variant}]" if named else "train.lr", was, now)
     state = read_state(checkpoint) or {}
     for key, now in (("variant", variant), ("seed", seed)):
         if diff is None and key in state and state[key] != now:
@@ -250,7 +258,7 @@ class Trainer:
         self.steps_per_epoch = self.batches_per_epoch // self.args.grad_accum_steps
         total = self.steps_per_epoch * self.args.epochs
 
-        optimizer = torch.optim.AdamW(model.parameter_groups(self.args.weight_decay), lr=self.args.lr,
+        optimizer = torch.optim.AdamW(model.parameter_groups(self.args.weight_decay), lr=self.args.lr_for(variant),
                                       betas=(self.args.adam_beta1, self.args.adam_beta2))
         # Stepped by hand once per optimizer step: accelerate's wrapper would step it once per process.
         self.scheduler = get_cosine_schedule_with_warmup(optimizer, int(self.args.warmup_ratio * total), total)

@@ -168,3 +168,43 @@ def test_every_model_ties_its_embeddings_whatever_the_setting_says(tiny_model_cf
     model = build_model(dataclasses.replace(tiny_model_cfg, tie_word_embeddings=tie), "baseline", fake_tokenizer,
                         seed=0)
     assert model.lm_head.weight.data_ptr() == model.shared.weight.data_ptr()
+
+
+# -- train.variant_lr: each arm's own learning rate -----------------------------------------------------------------
+
+
+def test_variant_lr_from_set_yaml_or_a_preset_falls_back_to_train_lr(tmp_path, monkeypatch):
+    cfg = build_config("tiny", overrides=["train.variant_lr=monotonic=1e-2, baseline = 0.002", "train.lr=3e-4"])
+    assert (cfg.train.lr_for("monotonic"), cfg.train.lr_for("baseline"), cfg.train.lr_for("init_only")) == \
+        (0.01, 0.002, 3e-4)
+    f = tmp_path / "c.yaml"
+    f.write_text("train:\n  variant_lr: [monotonic=0.02, init_only=0.004]\n")
+    assert build_config("tiny", [f]).train.lr_for("init_only") == 0.004
+    # A preset carries one per arm; a --set of the key replaces the whole list, an empty one clears it.
+    monkeypatch.setitem(PRESETS, "small", {**PRESETS["small"], "train": {
+        **PRESETS["small"]["train"], "variant_lr": ("baseline=0.001", "monotonic=0.003")}})
+    small = build_config("small")
+    assert (small.train.lr_for("baseline"), small.train.lr_for("monotonic")) == (0.001, 0.003)
+    only = build_config("small", overrides=["train.variant_lr=monotonic=0.03"]).train
+    assert (only.lr_for("baseline"), only.lr_for("monotonic")) == (only.lr, 0.03)
+    assert build_config("small", overrides=["train.variant_lr="]).train.variant_lr == ()
+    save_yaml(small, tmp_path / "saved.yaml")
+    import yaml
+
+    assert config_from_dict(yaml.safe_load((tmp_path / "saved.yaml").read_text()), preset="small") == small
+
+
+@pytest.mark.parametrize("value", ["monotonic", "monotonic=", "=0.01", "mono=0.01", "monotonic=fast",
+                                   "monotonic=0", "monotonic=-1e-3", "monotonic=nan", "monotonic=inf",
+                                   "monotonic=0.01,monotonic=0.02"])
+def test_a_bad_variant_lr_names_the_key(value):
+    with pytest.raises(UserError) as e:
+        build_config("tiny", overrides=[f"train.variant_lr={value}"])
+    assert "'train.variant_lr'" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_bad_variant_lr_is_refused_when_the_dataclass_is_built_directly():
+    from mono_s2s.config import TrainArgs
+
+    with pytest.raises(UserError, match="'train.variant_lr'.*unknown variant 'nonmono'"):
+        TrainArgs(variant_lr=("nonmono=0.01",))
