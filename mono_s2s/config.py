@@ -88,7 +88,7 @@ class DataArgs:
     source_column: Optional[str] = None  # None: auto-detect
     summary_column: Optional[str] = None  # None: auto-detect
     source_prefix: str = ""  # prepended to every source; pretrained T5 expects "summarize: "
-    n_train: int = 4000  # synthetic corpus sizes
+    n_train: int = 12000  # synthetic corpus sizes (12000: see the measurements above PRESETS)
     n_validation: int = 500
     n_test: int = 500
     max_train_samples: Optional[int] = None  # cap after loading (hub corpora are large)
@@ -119,11 +119,11 @@ class TrainArgs:
     learning rate (``variant_lr``, :meth:`lr_for`)."""
 
     seed: int = 42
-    epochs: int = 6
+    epochs: int = 4  # a cap: training stops earlier on train.patience (measurements above PRESETS)
     batch_size: int = 32
     grad_accum_steps: int = 1
     eval_batch_size: int = 64
-    lr: float = 5e-3
+    lr: float = 1e-2
     # Per-variant learning rates as "variant=lr" entries (YAML list, or --set train.variant_lr=monotonic=0.01,
     # baseline=0.005); a variant not named here trains with ``lr``. Issue 11: every arm with its own tuned lr
     # (``mono-s2s tune`` prints the line that sets it). A --set of this key replaces the whole list, so
@@ -133,16 +133,18 @@ class TrainArgs:
     adam_beta1: float = 0.9
     adam_beta2: float = 0.95
     warmup_ratio: float = 0.1
-    label_smoothing: float = 0.1
+    label_smoothing: float = 0.0  # the seed's 0.1 is in the paper and small presets
     max_grad_norm: float = 1.0
-    patience: int = 3
+    patience: int = 2  # epochs without a better validation NLL before stopping (0: never stop early)
     save_every_steps: int = 200
-    # Scheduled teacher forcing, as the seed: ratio = max(tf_min, tf_start - tf_decay * epoch).
-    tf_start: float = 0.98
+    # Scheduled teacher forcing: ratio = max(tf_min, tf_start - tf_decay * epoch). Off in the tiny preset (1.0);
+    # the seed's 0.98 / 0.02 / 0.85 are in the paper and small presets.
+    tf_start: float = 1.0
     tf_decay: float = 0.02
-    tf_min: float = 0.85
-    # Decoder-input noise, as the seed: noise_batch_prob of batches get noise_token_prob of tokens -> unk.
-    noise_batch_prob: float = 0.1
+    tf_min: float = 1.0
+    # Decoder-input noise: noise_batch_prob of batches get noise_token_prob of tokens -> unk. Off in the tiny
+    # preset; the seed's 0.1 / 0.1 is in the paper and small presets.
+    noise_batch_prob: float = 0.0
     noise_token_prob: float = 0.1
     # Generation for clean evaluation (HF generate).
     num_beams: int = 4
@@ -276,16 +278,47 @@ class ExperimentConfig:
 
 SECTIONS = {"model": ModelConfig, "data": DataArgs, "train": TrainArgs, "attacks": AttackArgs, "tracking": TrackArgs}
 
+# The seed notebook's regularisers (label smoothing, scheduled teacher forcing, decoder-input noise), which
+# the tiny preset leaves out (measurements below) and the larger presets keep.
+SEED_REGULARISERS: dict[str, Any] = {"label_smoothing": 0.1, "tf_start": 0.98, "tf_decay": 0.02, "tf_min": 0.85,
+                                     "noise_batch_prob": 0.1, "noise_token_prob": 0.1}
+
+# How the tiny preset (the dataclass defaults) was chosen, issue 11: the baseline alone, d_model 64, d_ff 256,
+# 2 + 2 layers, batch 32, measured on 200 test examples of the synthetic corpus (one CPU thread; seconds are
+# training + validation, most of them on a machine shared with other jobs, so compare them only within a row
+# group). Fact recall = the share of the reference's slot values the summary states (evaluate.fact_recall).
+#
+#   corpus x epochs  lr    vocab  seed regularisers  val NLL  ROUGE-L  fact recall  seconds
+#   4000 x 6         5e-3  2000   on                 1.165    0.683    0.190        (the old default)
+#   4000 x 12        5e-3  2000   on                 0.609    0.812    0.535        399
+#   4000 x 12        1e-2  2000   on                 0.404    0.855    0.652        409
+#   4000 x 12        2e-2  2000   on                 0.445    0.810    0.477        (an FFN output 194x the residual)
+#   4000 x 12 b16    1e-2  2000   on                 0.375    0.849    0.643
+#   4000 x 6 d128    3e-3  2000   on                 0.570    0.808    0.468
+#   4000 x 6 d128    6e-3  2000   on                 0.666    0.701    0.127
+#   4000 x 12        1e-2  4000   on                 0.511    0.832    0.493        1346 (shared)
+#   4000 x 12        1e-2  4000   off                0.388    0.856    0.552        1313 (shared)
+#   4000 x 12        1e-2  2000   off                0.278    0.880    0.679        1557 (shared)
+#   12000 x 4        1e-2  2000   off                0.252    0.893    0.721        1526 (shared)
+#
+# (val NLL is per token, so it compares rows of one vocabulary only.) Fresh data beat repeated epochs at the
+# same compute, the seed's regularisers cost fact recall, a larger vocabulary too (names become rarer single
+# tokens), and beam settings do not matter (the 12000 x 4 model: 0.721 with beam 4 and no-repeat-3, 0.716
+# without no-repeat, 0.707 greedy). The missed facts are miscopied slot values ("Diega" for "Diego", "3333" for
+# "3383", "$56" for "$560"), all of them present verbatim in the source. The issue's target for the baseline
+# (fact recall >= 0.90, ROUGE-L >= 0.85) is NOT reached: ROUGE-L is, fact recall stops at 0.72 here, and more
+# compute did not fit the 10-minute budget (the training curve was still falling at the cap).
+
 # Presets are overrides of the dataclass defaults (which are the tiny preset).
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
-    # CPU, minutes: a smoke-sized pair of models on the embedded corpus.
+    # CPU, minutes: a pair of small models on the embedded corpus (the measurements above).
     "tiny": {},
     # CPU, about an hour: big enough that the comparison is worth reading.
     "small": {
         "model": {"d_model": 192, "d_ff": 768, "n_heads": 4, "n_encoder_layers": 3, "n_decoder_layers": 3,
                   "vocab_size": 4000},
         "data": {"n_train": 8000, "n_validation": 600, "n_test": 600},
-        "train": {"epochs": 10, "batch_size": 32, "lr": 1e-3},
+        "train": {"epochs": 10, "batch_size": 32, "lr": 1e-3, **SEED_REGULARISERS},
     },
     # GPU: the seed notebook's sizes.
     "paper": {
@@ -293,14 +326,15 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
                   "dropout": 0.2, "vocab_size": 32000},
         "data": {"spec": "seed-mix", "max_source_tokens": 1000, "max_summary_tokens": 96, "summary_max_words": 80},
         "train": {"epochs": 10, "batch_size": 4, "grad_accum_steps": 4, "lr": 2e-4, "weight_decay": 0.01,
-                  "label_smoothing": 0.1, "warmup_ratio": 0.1, "patience": 3, "eval_batch_size": 16},
+                  "warmup_ratio": 0.1, "patience": 3, "eval_batch_size": 16, **SEED_REGULARISERS},
     },
     # Pretrained T5 from the hub (GPU recommended); the monotone variant starts from its weights.
     "t5-small": {
         "model": {"pretrained": "google-t5/t5-small", "dropout": 0.1},
         "data": {"spec": "dialogsum", "max_source_tokens": 512, "max_summary_tokens": 96,
                  "source_prefix": "summarize: "},
-        "train": {"epochs": 3, "batch_size": 8, "grad_accum_steps": 2, "lr": 3e-4, "eval_batch_size": 16},
+        "train": {"epochs": 3, "batch_size": 8, "grad_accum_steps": 2, "lr": 3e-4, "eval_batch_size": 16,
+                  **SEED_REGULARISERS},
     },
 }
 
