@@ -131,12 +131,19 @@ class Match:
 
     @property
     def comparison(self) -> tuple[str, str]:
-        """The equal-quality pair, in the pair's order (baseline side first): the matched arm in its source's place."""
-        a, b = self.pair
-        return (self.slug if a == self.source else a), (self.slug if b == self.source else b)
+        return comparison(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         return {"slug": self.slug, **asdict(self), "pair": list(self.pair)}
+
+
+def comparison(record: dict) -> tuple[str, str]:
+    """The equal-quality pair of a match record (:meth:`Match.to_dict`, the results file's ``matched``), in the
+    pair's order (baseline side first): the matched arm in its source's place, so that a positive paired
+    difference still means the monotone side degrades less."""
+    a, b = record["pair"]
+    slug, source = record["slug"], record["source"]
+    return (slug if a == source else a), (slug if b == source else b)
 
 
 def choose_match(pair_slugs: tuple[str, str], best: dict[str, float], snapshots: dict[str, list[Snapshot]],

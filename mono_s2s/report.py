@@ -26,6 +26,7 @@ import pandas as pd
 from mono_s2s import analysis, tracking
 from mono_s2s.checkpoint import write_text_atomically
 from mono_s2s.errors import UserError
+from mono_s2s.matched import comparison
 from mono_s2s.results import RESULTS_FILE, load_results
 
 SUMMARY_CSV = "summary.csv"
@@ -90,20 +91,13 @@ def analyse(results: dict, n_boot: int = 2000, seed: int = 0, n_seeds: int = 1) 
     findings += [_control_finding(b, c, t) for c, t in controls.items()]
     matched, equal, equal_clean = results.get("matched"), None, None
     if matched and matched.get("slug") in slugs:
-        ea, eb = _equal_quality_pair(matched)
+        ea, eb = comparison(matched)
         equal = analysis.attack_table(frame, ea, eb, n_boot=n_boot, seed=seed)
         if ea in clean and eb in clean:
             equal_clean = analysis.clean_parity({s: clean[s] for s in (ea, eb)}, ea, eb, n_boot=n_boot, seed=seed)
         # PROTOCOL.md, "What the headline says": lead with the equal-quality comparison.
         findings = _matched_findings(matched, ea, eb, equal, equal_clean) + findings
     return Report(a, b, frame, table, overall, parity, findings, others, controls, matched, equal, equal_clean)
-
-
-def _equal_quality_pair(matched: dict) -> tuple[str, str]:
-    """The matched arm in its source's place in the pair: (nonmono_matched, mono) or (nonmono, mono_matched)."""
-    a, b = matched["pair"]
-    slug, source = matched["slug"], matched["source"]
-    return (slug if a == source else a), (slug if b == source else b)
 
 
 def _matched_findings(m: dict, a: str, b: str, table: pd.DataFrame, clean: pd.DataFrame | None) -> list[str]:
@@ -272,7 +266,7 @@ def print_report(report: Report) -> None:
             print(f"\nControl: {b} vs {control} (paired by sample; diff = {control} - {b})")
             print(table[list(ccols)].rename(columns=ccols).to_string())
         if report.equal_quality is not None and not report.equal_quality.empty:
-            ea, eb = _equal_quality_pair(report.matched)
+            ea, eb = comparison(report.matched)
             ecols = {"n": "n", f"{ea}_mean": f"{ea} ΔNLL", f"{eb}_mean": f"{eb} ΔNLL", "diff_mean": "diff",
                      "diff_ci_low": "ci low", "diff_ci_high": "ci high", "wilcoxon_p": "wilcoxon p",
                      "holm_p": "holm p", "significance": "", "cohens_dz": "d_z"}

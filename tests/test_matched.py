@@ -295,7 +295,7 @@ def test_the_matched_arm_is_a_checkpoint_holding_the_chosen_snapshots_weights(ti
 def test_the_equal_quality_comparison_leads_the_findings_with_the_headlines_statistics(tiny_experiment):
     results = tiny_experiment.results
     m = results["matched"]
-    a, b = report._equal_quality_pair(m)
+    a, b = matched.comparison(m)
     section = load_results(tiny_experiment.out / "results" / RESULTS_FILE)["statistics"]["equal_quality"]
     assert set(section) == set(ATTACKS)
     for attack in ATTACKS:
