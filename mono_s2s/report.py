@@ -123,20 +123,26 @@ def _matched_findings(m: dict, a: str, b: str, table: pd.DataFrame, clean: pd.Da
             line += f", fact recall {a} {f[f'{a}_mean']:.3f} vs {b} {f[f'{b}_mean']:.3f}"
         lines.append(line + ".")
     if table is not None and not table.empty:
-        less = int((table["diff_mean"] > 0).sum())
-        significant = int(table["significant"].sum())
-        lines.append(f"At equal quality ({a} vs {b}, paired by sample): {b} degrades less in {less} of {len(table)} "
-                     f"attacks ({significant} significant after Holm).")
+        lines.append(f"At equal quality ({a} vs {b}, paired by sample): {_directions(table, a, b)}.")
     return lines
 
 
+def _directions(table: pd.DataFrame, a: str, b: str) -> str:
+    """In how many attacks each side degrades less (diff = a - b), and which of those survive Holm, by side:
+    a significant result counts for the side it favours, never for both."""
+    parts = []
+    for who, side in ((b, table["diff_mean"] > 0), (a, table["diff_mean"] < 0)):
+        significant = list(table.index[side & table["significant"]])
+        named = f": {', '.join(significant)}" if significant else ""
+        parts.append(f"{who} degrades less in {int(side.sum())} of {len(table)} attacks ({len(significant)} "
+                     f"significant after Holm{named})")
+    return "; ".join(parts)
+
+
 def _control_finding(b: str, control: str, table: pd.DataFrame) -> str:
-    """One sentence per control arm: in how many attacks the monotone arm degrades less, how many survive Holm."""
-    less = int((table["diff_mean"] > 0).sum())
-    significant = int(table["significant"].sum())
-    return (f"Against the control {control}: {b} degrades less in {less} of {len(table)} attacks "
-            f"({significant} significant after Holm); a control that matches {b} means the constraint is not what "
-            f"makes the difference.")
+    """One sentence per control arm: in how many attacks each side degrades less, and which survive Holm."""
+    return (f"Against the control {control}: {_directions(table, control, b)}; a control that matches {b} means "
+            f"the constraint is not what makes the difference.")
 
 
 def _jsonable(value: Any) -> Any:

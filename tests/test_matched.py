@@ -380,8 +380,11 @@ def test_the_report_compares_the_monotone_arm_with_the_matched_one_paired_by_sam
         assert row["wilcoxon_p"] == pytest.approx(sps.wilcoxon(xa, xb).pvalue)
     assert rep.findings[0].startswith("Equal quality: nonmono_matched is nonmono's own run at step 120 (epoch 1), "
                                       "val NLL 2.020 against mono's best 2.000 (gap 1.0%, within 5%).")
-    assert "At equal quality (nonmono_matched vs mono, paired by sample): mono degrades less in 5 of 5 attacks" in \
-        rep.findings[2]
+    table = rep.equal_quality
+    wins = ", ".join(table.index[table["significant"]])
+    assert rep.findings[2] == (f"At equal quality (nonmono_matched vs mono, paired by sample): mono degrades less in "
+                               f"5 of 5 attacks ({int(table['significant'].sum())} significant after Holm: {wins}); "
+                               "nonmono_matched degrades less in 0 of 5 attacks (0 significant after Holm).")
     assert not any("No close match" in line for line in rep.findings)
     printed = capsys.readouterr().out
     assert "Equal quality: nonmono_matched vs mono (nonmono_matched: step 120 of nonmono's run" in printed
