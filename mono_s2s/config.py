@@ -24,6 +24,9 @@ import yaml
 from mono_s2s.errors import UserError
 
 VARIANTS = ("baseline", "softplus_gate", "monotonic", "init_only", "attention_only")
+# The provably monotone variants. The quality-matched pair (mono_s2s.matched) is baseline and the first variant
+# of model.variants that is one of these. A new monotone variant adds its name here.
+MONOTONE_VARIANTS = ("monotonic",)
 
 
 def _check(cond: bool, key: str, message: str) -> None:
@@ -151,6 +154,14 @@ class TrainArgs:
     no_repeat_ngram_size: int = 3
     length_penalty: float = 1.0
     eval_samples: Optional[int] = None  # None: the whole test split
+    # The quality-matched comparator arm (PROTOCOL.md "Arms"; mono_s2s.matched): the pair (baseline and the
+    # first monotone variant) keep weights-only snapshots, each with its validation NLL, and the stronger
+    # arm's snapshot closest to the weaker arm's best validation NLL becomes the arm "{slug}_matched".
+    # null: on when model.variants holds the pair (and said, not fatal, when a run kept no snapshots);
+    # true: required (an error without the pair); false: off (no snapshots, no matched arm).
+    matched: Optional[bool] = None
+    # Optimizer steps between snapshots, besides every epoch end; null: about matched.AUTO_SNAPSHOTS per run.
+    snapshot_every_steps: Optional[int] = None
 
     def __post_init__(self) -> None:
         _check_finite(self, "train")
@@ -168,6 +179,8 @@ class TrainArgs:
         _check(self.patience >= 0, "train.patience", f"must be >= 0 (got {self.patience})")
         _check(self.no_repeat_ngram_size >= 0, "train.no_repeat_ngram_size", "must be >= 0")
         _check(self.eval_samples is None or self.eval_samples > 0, "train.eval_samples", "must be positive or null")
+        _check(self.snapshot_every_steps is None or self.snapshot_every_steps > 0, "train.snapshot_every_steps",
+               f"must be positive or null (got {self.snapshot_every_steps})")
 
     def lr_for(self, variant: str) -> float:
         """The learning rate ``variant`` trains with: its ``variant_lr`` entry, else ``lr``."""
@@ -271,6 +284,12 @@ class ExperimentConfig:
         _check(self.seeds >= 1, "seeds", f"must be >= 1 (got {self.seeds})")
         # The preset is recorded with every result: a name that is not a preset would be a silent mislabel.
         _check(self.preset in PRESETS, "preset", f"unknown preset '{self.preset}' (choose from {', '.join(PRESETS)})")
+        # A matched arm asked for by name needs both arms of its pair (the snapshots come from their runs).
+        if self.train.matched:
+            monotone = [v for v in self.model.variants if v in MONOTONE_VARIANTS]
+            _check("baseline" in self.model.variants and bool(monotone), "train.matched",
+                   f"true needs baseline and a monotone variant ({', '.join(MONOTONE_VARIANTS)}) in model.variants, "
+                   f"got {', '.join(self.model.variants)} (set train.matched=false, or add the missing arm)")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

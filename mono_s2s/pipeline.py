@@ -2,6 +2,7 @@
 
 data and tokenizer (:func:`prepare`) -> models (:func:`describe_models`, with a
 monotonicity check) -> training, one wandb run per variant (:func:`train_variant`)
+-> the quality-matched arm from the trained pair's snapshots (:func:`matched_arm`)
 -> attacks -> results -> report, in the adversarial wandb run (:func:`attack_phase`).
 :func:`run_experiment` chains them; :func:`run_seeds` repeats them per training seed.
 Each stage takes what the previous one returned; a lower stage never calls a higher one.
@@ -38,9 +39,14 @@ def check_counts(cfg: ExperimentConfig, corpus: dict[str, list[Record]], attacks
     the attack phase, a too-small split used to cost both models' training.
     """
     from mono_s2s.attacks.runner import check_sample_counts
+    from mono_s2s.matched import pair, snapshot_interval
     from mono_s2s.train import batches_per_epoch
 
-    batches_per_epoch(len(corpus["train"]), cfg.train)  # the Trainer's own rule (one process; it re-checks for more)
+    # The Trainer's own rules (one process; it re-checks for more): a full optimizer step, and enough steps
+    # for the matched pair's snapshots to bracket the other arm's best (train.snapshot_every_steps).
+    per_epoch = batches_per_epoch(len(corpus["train"]), cfg.train)
+    for variant in pair(cfg) or ():
+        snapshot_interval(cfg, variant, per_epoch // cfg.train.grad_accum_steps * cfg.train.epochs)
     for split, why in (("validation", "early stopping and the best checkpoint"), ("test", "the clean evaluation")):
         if not corpus[split]:
             raise UserError(f"the {split} split of {cfg.data.spec} is empty; {why} need it")
@@ -122,8 +128,7 @@ def train_variant(cfg: ExperimentConfig, variant: str, prepared: Prepared, out: 
 
     from mono_s2s import tracking
     from mono_s2s.checkpoint import checkpoint_problem, load_checkpoint, resolve
-    from mono_s2s.evaluate import CLEAN_METRICS, FACT_RECALL, clean_quality
-    from mono_s2s.models.diagnostics import summarize_diagnostics
+    from mono_s2s.evaluate import CLEAN_METRICS
     from mono_s2s.train import Trainer, check_reusable, read_state, result_dict, retrain_advice
 
     slug = VARIANT_SLUGS[variant]
@@ -152,11 +157,11 @@ def train_variant(cfg: ExperimentConfig, variant: str, prepared: Prepared, out: 
         model, tokenizer, _ = load_checkpoint(result.best_dir)
         model.to(trainer.acc.device)
         test = prepared.corpus["test"]
-        quality = clean_quality(model, tokenizer, test, cfg, progress=progress)
+        quality, diagnostics, ffn_means = _score(model, tokenizer, prepared.corpus, cfg, progress)
         result.clean = {k: v for k, v in quality.items() if k in CLEAN_METRICS}
-        diagnostics = _ffn_diagnostics(model, tokenizer, prepared.corpus["validation"], cfg)
-        ffn_means = summarize_diagnostics(diagnostics)
-        summary = {**result_dict(result), "lr": cfg.train.lr_for(variant)}  # the arm's own (train.variant_lr)
+        # The arm's own lr (train.variant_lr); cap_hit: it ran all train.epochs without early stopping, so it may not
+        # have converged (issue 11 asks that this is said).
+        summary = {**result_dict(result), "lr": cfg.train.lr_for(variant), "cap_hit": not result.stopped_early}
         tracker.summary({
             **tracking.named(
                 tracking.TRAINING_SUMMARY_KEYS, variant=variant, parameters=result.parameters,
@@ -177,13 +182,89 @@ def train_variant(cfg: ExperimentConfig, variant: str, prepared: Prepared, out: 
     from mono_s2s.checkpoint import write_text_atomically
 
     write_text_atomically(results_file, json.dumps(summary, indent=1))
-    r = result.clean
+    snapshots = (f" ({result.snapshots} snapshots for the matched arm: {result.snapshot_time_s:.0f} s of it)"
+                 if result.snapshots else "")
+    say(f"train {variant}: lr {summary['lr']:g}, {result.epochs_trained} epochs {describe_stop(summary, cfg)} in "
+        f"{result.train_time_s:.0f} s{snapshots}, best val loss {result.best_val_loss:.3f}; "
+        f"{describe_clean(result.clean)}")
+    say(f"train {variant}: FFN diagnostics {describe_diagnostics(diagnostics)}")
+    return summary
+
+
+def describe_stop(summary: dict, cfg: ExperimentConfig) -> str:
+    """Why training ended: ``(cap hit, best at epoch 4)`` or ``(converged: ...)``, from a training summary."""
+    if summary.get("cap_hit", not summary.get("stopped_early")):
+        return f"(cap hit: train.epochs={cfg.train.epochs}, best at epoch {summary['best_epoch']})"
+    return (f"(converged: no better validation NLL for train.patience={cfg.train.patience} epochs, best at epoch "
+            f"{summary['best_epoch']})")
+
+
+def describe_clean(clean: dict) -> str:
+    """``clean ROUGE-L m [lo, hi], fact recall m [lo, hi] on n test examples`` (fact recall when known)."""
+    from mono_s2s.evaluate import FACT_RECALL
+
+    r = clean
     facts = (f", fact recall {r[FACT_RECALL]['mean']:.3f} [{r[FACT_RECALL]['ci_low']:.3f}, "
              f"{r[FACT_RECALL]['ci_high']:.3f}]" if FACT_RECALL in r else "")
-    say(f"train {variant}: lr {summary['lr']:g}, {result.epochs_trained} epochs in {result.train_time_s:.0f} s, "
-        f"best val loss {result.best_val_loss:.3f}; clean ROUGE-L {r['rougeL']['mean']:.3f} "
-        f"[{r['rougeL']['ci_low']:.3f}, {r['rougeL']['ci_high']:.3f}]{facts} on {r['rougeL']['n']} test examples")
-    say(f"train {variant}: FFN diagnostics {describe_diagnostics(diagnostics)}")
+    return (f"clean ROUGE-L {r['rougeL']['mean']:.3f} [{r['rougeL']['ci_low']:.3f}, {r['rougeL']['ci_high']:.3f}]"
+            f"{facts} on {r['rougeL']['n']} test examples")
+
+
+def _score(model, tokenizer, corpus: dict[str, list[Record]], cfg: ExperimentConfig, progress: bool):
+    """``(clean quality, FFN diagnostics rows, their means)`` of a best checkpoint: what every arm is scored by."""
+    from mono_s2s.evaluate import clean_quality
+    from mono_s2s.models.diagnostics import summarize_diagnostics
+
+    quality = clean_quality(model, tokenizer, corpus["test"], cfg, progress=progress)
+    diagnostics = _ffn_diagnostics(model, tokenizer, corpus["validation"], cfg)
+    return quality, diagnostics, summarize_diagnostics(diagnostics)
+
+
+def matched_arm(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Path, progress: bool = True
+                ) -> dict | None:
+    """The quality-matched arm (:mod:`mono_s2s.matched`): built from the trained pair's snapshots, then scored.
+
+    Its checkpoint (``checkpoints/{slug}_matched/best``) is written from the stronger arm's snapshot
+    closest in validation NLL to the weaker arm's best, then clean-scored exactly as
+    :func:`train_variant` scores the others; its results file (``results/training_{slug}_matched.json``,
+    the other arms' layout) adds ``matched``: source, step, val NLL, target, gap, ``close_match``. A gap
+    over 5 % is said ("no close match"), never hidden. Returns that summary, or None when the arm is off or,
+    with ``train.matched`` left null, cannot be made (said in one line). Run again on a finished folder it
+    reuses what it built, as long as the pair's runs still give the same match.
+    """
+    import json
+
+    from mono_s2s import matched
+    from mono_s2s.checkpoint import load_checkpoint, write_text_atomically
+    from mono_s2s.evaluate import CLEAN_METRICS
+
+    match, why = matched.find_match(cfg, out)
+    if match is None:
+        if why:
+            say(f"matched arm: not built: {why}")
+        return None
+    results_file = matched.results_path(out, match)
+    if matched.built_arm(cfg, out):
+        say(f"matched arm: already built ({results_file}); skipping")
+        return json.loads(results_file.read_text(encoding="utf-8"))
+    best = matched.write_checkpoint(match, cfg, out)
+    model, tokenizer, _ = load_checkpoint(best)
+    from mono_s2s.attacks.runner import attack_device
+
+    model.to(attack_device())
+    quality, diagnostics, ffn_means = _score(model, tokenizer, corpus, cfg, progress)
+    clean = {k: v for k, v in quality.items() if k in CLEAN_METRICS}
+    from mono_s2s.models import count_parameters
+
+    summary = {"variant": next(v for v, s in VARIANT_SLUGS.items() if s == match.source), "slug": match.slug,
+               "seed": cfg.train.seed, "global_step": match.step, "best_val_loss": match.val_loss,
+               "parameters": count_parameters(model), "best_dir": str(best), "matched": match.to_dict(),
+               "clean": clean, "ffn_diagnostics": diagnostics, "ffn_summary": ffn_means,
+               "predictions": quality["predictions"], "per_example": quality["per_example"]}
+    write_text_atomically(results_file, json.dumps(summary, indent=1))
+    say(f"matched arm: {matched.describe(match)}")
+    say(f"matched arm: {describe_clean(clean)}")
+    say(f"matched arm: FFN diagnostics {describe_diagnostics(diagnostics)}")
     return summary
 
 
@@ -216,7 +297,8 @@ def describe_diagnostics(rows: list[dict]) -> str:
 
 
 def attack_phase(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Path, progress: bool = True):
-    """Attack every trained variant, then analyse, both in the adversarial wandb run: ``(results, report)``.
+    """Attack every trained variant and the matched arm, then analyse, both in the adversarial wandb run:
+    ``(results, report)``. The matched arm is built first when it is on and not built yet (:func:`matched_arm`).
 
     Data flows one way: the runner's results go to the report, which writes the
     results file and every table (:func:`mono_s2s.report.publish`). Finished
@@ -235,6 +317,8 @@ def attack_phase(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Pa
     from mono_s2s.attacks.runner import prepare_phase, run_attacks
     from mono_s2s.checkpoint import write_text_atomically
 
+    # The matched arm first (built once: `mono-s2s attack` after separate `train` commands builds it here).
+    matched_arm(cfg, corpus, out, progress=progress)
     phase = prepare_phase(cfg, corpus, out)  # every refusal before a wandb run is opened
     run_file = out / "results" / "adversarial_run.json"
     try:

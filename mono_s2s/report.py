@@ -26,6 +26,7 @@ import pandas as pd
 from mono_s2s import analysis, tracking
 from mono_s2s.checkpoint import write_text_atomically
 from mono_s2s.errors import UserError
+from mono_s2s.matched import comparison
 from mono_s2s.results import RESULTS_FILE, load_results
 
 SUMMARY_CSV = "summary.csv"
@@ -51,6 +52,12 @@ class Report:
     # The monotone arm against each control arm present (PROTOCOL.md "Arms"), keyed by the control's slug:
     # columns as ``table`` with the control in the baseline's place (diff = control - mono).
     controls: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # The equal-quality comparison (PROTOCOL.md: "compare at equal budget *and* at equal clean quality"): the
+    # matched arm (mono_s2s.matched) against the other arm of its pair, baseline side first, so that diff > 0
+    # still means the monotone side degrades less. ``matched`` is the results file's record of the arm.
+    matched: dict | None = None
+    equal_quality: pd.DataFrame | None = None  # columns as ``table``, for ``matched["comparison"]``
+    equal_quality_clean: pd.DataFrame | None = None  # clean parity of the same two arms
     figure: Path | None = None
 
 
@@ -82,16 +89,60 @@ def analyse(results: dict, n_boot: int = 2000, seed: int = 0, n_seeds: int = 1) 
     controls = ({c: analysis.attack_table(frame, c, b, n_boot=n_boot, seed=seed) for c in CONTROL_ARMS if c in slugs}
                 if b == "mono" else {})
     findings += [_control_finding(b, c, t) for c, t in controls.items()]
-    return Report(a, b, frame, table, overall, parity, findings, others, controls)
+    matched, equal, equal_clean = results.get("matched"), None, None
+    if matched and matched.get("slug") in slugs:
+        ea, eb = comparison(matched)
+        equal = analysis.attack_table(frame, ea, eb, n_boot=n_boot, seed=seed)
+        if ea in clean and eb in clean:
+            equal_clean = analysis.clean_parity({s: clean[s] for s in (ea, eb)}, ea, eb, n_boot=n_boot, seed=seed)
+        # PROTOCOL.md, "What the headline says": lead with the equal-quality comparison.
+        findings = _matched_findings(matched, ea, eb, equal, equal_clean) + findings
+    return Report(a, b, frame, table, overall, parity, findings, others, controls, matched, equal, equal_clean)
+
+
+def _matched_findings(m: dict, a: str, b: str, table: pd.DataFrame, clean: pd.DataFrame | None) -> list[str]:
+    """What the matched arm is, whether it is a close match ("no close match" when not), and what it shows."""
+    gap = f"{m['gap']:.1%}"
+    if m["close_match"]:
+        first = (f"Equal quality: {m['slug']} is {m['source']}'s own run at step {m['step']} (epoch {m['epoch']}), "
+                 f"val NLL {m['val_loss']:.3f} against {m['weaker']}'s best {m['target']:.3f} (gap {gap}, within "
+                 f"{m['tolerance']:.0%}).")
+    else:
+        first = (f"No close match: the snapshot of {m['source']}'s run closest to {m['weaker']}'s best val NLL "
+                 f"{m['target']:.3f} (step {m['step']}, val NLL {m['val_loss']:.3f}) is {gap} away, over the "
+                 f"{m['tolerance']:.0%} tolerance: the comparison of {a} with {b} is NOT at equal quality"
+                 + ("" if m.get("bracketed", True) else f" (even {m['source']}'s first snapshot is better than the "
+                    "target)") + "; a smaller train.snapshot_every_steps takes snapshots nearer it.")
+    lines = [first]
+    if clean is not None and "rougeL" in clean.index and "diff_mean" in clean:
+        r = clean.loc["rougeL"]
+        line = (f"Clean quality at equal validation NLL: ROUGE-L {a} {r[f'{a}_mean']:.3f} vs {b} {r[f'{b}_mean']:.3f} "
+                f"(difference {r['diff_mean']:+.3f} [{r['diff_ci_low']:+.3f}, {r['diff_ci_high']:+.3f}])")
+        if analysis.FACT_RECALL in clean.index:
+            f = clean.loc[analysis.FACT_RECALL]
+            line += f", fact recall {a} {f[f'{a}_mean']:.3f} vs {b} {f[f'{b}_mean']:.3f}"
+        lines.append(line + ".")
+    if table is not None and not table.empty:
+        lines.append(f"At equal quality ({a} vs {b}, paired by sample): {_directions(table, a, b)}.")
+    return lines
+
+
+def _directions(table: pd.DataFrame, a: str, b: str) -> str:
+    """In how many attacks each side degrades less (diff = a - b), and which of those survive Holm, by side:
+    a significant result counts for the side it favours, never for both."""
+    parts = []
+    for who, side in ((b, table["diff_mean"] > 0), (a, table["diff_mean"] < 0)):
+        significant = list(table.index[side & table["significant"]])
+        named = f": {', '.join(significant)}" if significant else ""
+        parts.append(f"{who} degrades less in {int(side.sum())} of {len(table)} attacks ({len(significant)} "
+                     f"significant after Holm{named})")
+    return "; ".join(parts)
 
 
 def _control_finding(b: str, control: str, table: pd.DataFrame) -> str:
-    """One sentence per control arm: in how many attacks the monotone arm degrades less, how many survive Holm."""
-    less = int((table["diff_mean"] > 0).sum())
-    significant = int(table["significant"].sum())
-    return (f"Against the control {control}: {b} degrades less in {less} of {len(table)} attacks "
-            f"({significant} significant after Holm); a control that matches {b} means the constraint is not what "
-            f"makes the difference.")
+    """One sentence per control arm: in how many attacks each side degrades less, and which survive Holm."""
+    return (f"Against the control {control}: {_directions(table, control, b)}; a control that matches {b} means "
+            f"the constraint is not what makes the difference.")
 
 
 def _jsonable(value: Any) -> Any:
@@ -111,6 +162,10 @@ def statistics_section(report: Report) -> dict[str, Any]:
         section[f"vs_{slug}"] = {attack: _jsonable(row.to_dict()) for attack, row in table.iterrows()}
     for control, table in report.controls.items():
         section[f"{report.b}_vs_{control}"] = {attack: _jsonable(row.to_dict()) for attack, row in table.iterrows()}
+    if report.equal_quality is not None:
+        section["equal_quality"] = {attack: _jsonable(row.to_dict()) for attack, row in report.equal_quality.iterrows()}
+    if report.equal_quality_clean is not None:
+        section["equal_quality_clean"] = _jsonable(report.equal_quality_clean.to_dict(orient="index"))
     return section
 
 
@@ -216,6 +271,17 @@ def print_report(report: Report) -> None:
                      "holm_p": "holm p", "significance": "", "cohens_dz": "d_z"}
             print(f"\nControl: {b} vs {control} (paired by sample; diff = {control} - {b})")
             print(table[list(ccols)].rename(columns=ccols).to_string())
+        if report.equal_quality is not None and not report.equal_quality.empty:
+            ea, eb = comparison(report.matched)
+            ecols = {"n": "n", f"{ea}_mean": f"{ea} ΔNLL", f"{eb}_mean": f"{eb} ΔNLL", "diff_mean": "diff",
+                     "diff_ci_low": "ci low", "diff_ci_high": "ci high", "wilcoxon_p": "wilcoxon p",
+                     "holm_p": "holm p", "significance": "", "cohens_dz": "d_z"}
+            m = report.matched
+            close = "" if m["close_match"] else "; NO CLOSE MATCH"
+            print(f"\nEqual quality: {ea} vs {eb} ({m['slug']}: step {m['step']} of {m['source']}'s run, val NLL "
+                  f"{m['val_loss']:.3f} for target {m['target']:.3f}, gap {m['gap']:.1%}{close}; paired by sample; "
+                  f"diff = {ea} - {eb})")
+            print(report.equal_quality[list(ecols)].rename(columns=ecols).to_string())
         if report.parity is not None:
             print("\nClean quality (test split, paired by example)")
             print(report.parity.to_string())

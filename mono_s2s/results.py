@@ -4,7 +4,8 @@ The file is what outside tools (and ``mono-s2s report``) rely on; it holds
 enough to recompute every number without a model::
 
     schema_version  2                                     (1: records had a relative "degradation")
-    models          ["nonmono", "mono", ...]              variant slugs, baseline first
+    models          ["nonmono", "mono", ...]              variant slugs, baseline first; the quality-matched arm
+                                                          ("nonmono_matched" or "mono_matched") last, when built
     software        {"python", "torch", "transformers", "mono_s2s", ...}
     config          the experiment's configuration, the checkpoints attacked, the sample ids
     samples         {attack: [sample ids]}                the same for every model
@@ -19,8 +20,15 @@ enough to recompute every number without a model::
                                                           order per model (fact_recall: the embedded corpus)
     ffn_diagnostics {model: {"layers": [...], "summary": {...}}}   is each FFN doing anything (see
                                                           mono_s2s.models.diagnostics), from the training results
+    matched         null, or the matched arm (mono_s2s.matched.Match.to_dict): "slug", "source" (the stronger
+                    arm's slug), "weaker", "pair", "step", "epoch", "val_loss" (the snapshot's), "target" (the
+                    weaker arm's best val NLL), "source_best", "gap" (|val_loss - target| / target),
+                    "close_match" (gap <= "tolerance", 0.05), "bracketed", "snapshots", and "clean"
+                    ({metric: {"mean", "ci_low", "ci_high", "n"}})
     -- written by the analysis (mono_s2s.report) --
-    statistics      {attack: {"wilcoxon_p", "ttest_p", "holm_p", "diff_mean", "improvement_pct", ...}}
+    statistics      {attack: {"wilcoxon_p", "ttest_p", "holm_p", "diff_mean", "improvement_pct", ...}}, and per
+                    further comparison "vs_{model}", "{mono}_vs_{control}", "equal_quality" (the matched arm
+                    against the other arm of its pair) and "equal_quality_clean" ({metric: ...})
     overall         pooled comparison (sample as unit)
     clean_parity    {metric: {...}}
     key_findings    [sentence, ...]
@@ -130,13 +138,14 @@ def _by_sample(records) -> dict[tuple[str, str], dict]:
     return index
 
 
-def build_results(records, slugs: list[str], triggers: dict, samples: dict, config: dict, clean: dict) -> dict:
+def build_results(records, slugs: list[str], triggers: dict, samples: dict, config: dict, clean: dict,
+                  matched: dict | None = None) -> dict:
     """The results of an attack phase from its records (``AttackRecord``s): every section the runner owns.
 
     Records per attack and model (sorted by sample id), their means, the
     transfer matrices and records, the universal triggers, the attack times, the
-    config and the clean per-example scores. The analysis sections are added by
-    the report.
+    config, the clean per-example scores and the matched arm's record (when it
+    is one of ``slugs``). The analysis sections are added by the report.
     """
     index = _by_sample(records)
 
@@ -181,7 +190,8 @@ def build_results(records, slugs: list[str], triggers: dict, samples: dict, conf
             "samples": {k: [r.id for r in v] for k, v in samples.items()}, "attacks": attacks,
             "summary": summary, "transfer": transfer, "transfer_records": transfer_records,
             "universal_triggers": {s: {"text": t["text"], "ids": t["ids"]} for s, t in triggers.items()},
-            "timing_s": timing, "config": config, "clean": clean}
+            "timing_s": timing, "config": config, "clean": clean,
+            "matched": matched if matched and matched.get("slug") in slugs else None}
 
 
 def load_results(path: Path) -> dict[str, Any]:
@@ -223,6 +233,13 @@ def load_results(path: Path) -> dict[str, Any]:
         _check(path, transfer_records, "transfer_records", list, "a list of records")
         for i, r in enumerate(transfer_records):
             _check_record(path, r, f"transfer_records[{i}]")
+    matched = data.get("matched")
+    if matched is not None:
+        _check(path, matched, "matched", dict, "an object or null")
+        for name, kind, what in (("slug", str, "a string"), ("source", str, "a string"),
+                                 ("target", (int, float), "a number"), ("gap", (int, float), "a number"),
+                                 ("close_match", bool, "true or false")):
+            _check(path, matched.get(name), f"matched.{name}", kind, what)
     clean = data.get("clean")
     if clean is not None:
         _check(path, clean, "clean", dict, "an object")

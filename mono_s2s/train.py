@@ -27,6 +27,11 @@ or optimizer state at a save: nothing non-finite is ever written, so ``latest``
 stays the last good checkpoint (and the message says whether one exists).
 Temporary folders have unique names, so a second process cannot collide with
 the first's. This module never imports wandb: metrics go to a ``tracker``.
+
+Snapshots (:mod:`mono_s2s.matched`): the runs of the quality-matched pair also keep
+weights-only snapshots, every ``matched.snapshot_interval`` optimizer steps and at
+every epoch end, each with its validation NLL; the list is part of the trainer state,
+so a resumed run keeps the snapshots made up to the checkpoint it resumes from.
 """
 
 from __future__ import annotations
@@ -83,6 +88,8 @@ class TrainResult:
     latest_dir: str
     stopped_early: bool
     clean: dict[str, Any] = field(default_factory=dict)
+    snapshots: int = 0  # weights-only snapshots kept for the matched arm (mono_s2s.matched)
+    snapshot_time_s: float = 0.0  # the time they added (mid-epoch validations, writes), within train_time_s
 
 
 # --- data -------------------------------------------------------------------------------------------------------
@@ -163,6 +170,7 @@ class _NoTracker:
     """Stands in for :class:`mono_s2s.tracking.Tracker` when none is given: every call does nothing."""
 
     run_id = None
+    enabled = False
 
     def __getattr__(self, name: str):
         return lambda *args, **kwargs: None
@@ -170,7 +178,10 @@ class _NoTracker:
 
 # Settings that only change speed, never the trained model or its scores: a checkpoint made with other
 # values of these is resumed and reused as it is. Every other model/data/train setting must match.
-SPEED_ONLY = frozenset({"model.variants", "train.eval_batch_size", "train.save_every_steps"})
+# The matched arm's snapshots (train.matched, train.snapshot_every_steps) are validations that draw no random
+# numbers, so they do not change the weights either.
+SPEED_ONLY = frozenset({"model.variants", "train.eval_batch_size", "train.save_every_steps", "train.matched",
+                        "train.snapshot_every_steps"})
 # Compared as the one learning rate the checkpoint's own variant trains with (another arm's lr is no reason).
 _LR_KEYS = frozenset({"train.lr", "train.variant_lr"})
 _TRAINED_WITH = ("model", "data", "train")  # the config sections a checkpoint depends on
@@ -257,6 +268,9 @@ class Trainer:
         self.batches_per_epoch = batches_per_epoch(len(self.train_ex), self.args, self.acc.num_processes)
         self.steps_per_epoch = self.batches_per_epoch // self.args.grad_accum_steps
         total = self.steps_per_epoch * self.args.epochs
+        from mono_s2s.matched import snapshot_interval
+
+        self.snapshot_every = snapshot_interval(cfg, variant, total)  # None: this run keeps no snapshots
 
         optimizer = torch.optim.AdamW(model.parameter_groups(self.args.weight_decay), lr=self.args.lr_for(variant),
                                       betas=(self.args.adam_beta1, self.args.adam_beta2))
@@ -268,7 +282,7 @@ class Trainer:
         self.state = {"epoch": 0, "batch": 0, "global_step": 0, "best_val_loss": math.inf, "best_epoch": -1,
                       "patience_counter": 0, "finished": False, "stopped_early": False, "final_val_loss": math.nan,
                       "train_time_s": 0.0, "variant": variant, "seed": self.seed,
-                      "wandb_run_id": None}
+                      "wandb_run_id": None, "snapshots": [], "snapshot_time_s": 0.0}
 
     # -- helpers ---------------------------------------------------------------------------------------------
 
@@ -370,11 +384,48 @@ class Trainer:
 
     def _clear_stale_tmp(self) -> None:
         """Remove temp folders left by killed runs (their PID is gone); a live process's folder is left alone."""
-        for tmp in self.ckpt_dir.glob(".latest.tmp*"):
+        from mono_s2s.matched import SNAPSHOTS_DIR
+
+        for tmp in [*self.ckpt_dir.glob(".latest.tmp*"), *(self.ckpt_dir / SNAPSHOTS_DIR).glob(".step_*.tmp*")]:
             parts = tmp.name.split("-")
             pid = int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else None
             if pid is None or not pid_alive(pid):
                 shutil.rmtree(tmp, ignore_errors=True)
+
+    def _clear_unlisted_snapshots(self) -> None:
+        """Remove snapshot folders the trainer state does not list: a killed run made them after the checkpoint
+        it resumes from, and the replay makes them again (a fresh run: they belong to an earlier run)."""
+        from mono_s2s.matched import SNAPSHOTS_DIR, snapshot_path
+
+        listed = {snapshot_path(self.ckpt_dir, s["step"]) for s in self.state.get("snapshots") or []}
+        for folder in (self.ckpt_dir / SNAPSHOTS_DIR).glob("step_*"):
+            if folder not in listed:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    def _snapshot(self, epoch: int, val_loss: float) -> None:
+        """Weights only (config.json + model.safetensors) at this step, with its validation NLL, written atomically
+        (a temp folder swapped in); listed in the trainer state, once per step (a replayed step replaces it)."""
+        import secrets
+
+        from mono_s2s.matched import snapshot_path
+
+        self._refuse_non_finite()
+        st = self.state
+        step = st["global_step"]
+        if self.acc.is_main_process:
+            path = snapshot_path(self.ckpt_dir, step)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.parent / f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+            try:
+                tmp.mkdir()
+                self.unwrapped.save_pretrained(tmp, safe_serialization=True)
+                swap_in(tmp, path)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            self.tracker.log({tracking.SNAPSHOT_VAL_LOSS: val_loss}, step=step)
+        st["snapshots"] = [s for s in st["snapshots"] if s["step"] != step] + [
+            {"step": step, "epoch": epoch, "val_loss": val_loss}]
 
     def _save_latest(self) -> None:
         """All processes write their RNG states into one temp folder; the main process swaps it in."""
@@ -416,6 +467,10 @@ class Trainer:
         if self.acc.is_main_process and self.ckpt_dir.is_dir():
             self._clear_stale_tmp()  # once per run: leftovers of killed runs, never this run's own
         resumed = self._try_resume()
+        self.state.setdefault("snapshots", [])  # a state saved before snapshots existed
+        self.state.setdefault("snapshot_time_s", 0.0)
+        if self.acc.is_main_process:
+            self._clear_unlisted_snapshots()
         self.state["wandb_run_id"] = getattr(self.tracker, "run_id", None) or self.state.get("wandb_run_id")
         if self.state["finished"]:
             return self._result()
@@ -431,6 +486,7 @@ class Trainer:
             ratio = teacher_forcing_ratio(args, epoch)
             batches = self._my_batches(epoch)
             ep_start = time.perf_counter()
+            snap_time = 0.0  # mid-epoch snapshots' validations: not training time (train/epoch_time)
             step_losses, step_nlls, norms = [], [], []
             acc_loss, acc_nll, acc_tf, acc_noise, t0 = 0.0, 0.0, 0, 0, time.perf_counter()
             bar = progress_bar(range(st["batch"], len(batches)), desc=f"epoch {epoch + 1}/{args.epochs}",
@@ -475,13 +531,19 @@ class Trainer:
                         grad_norm=norm, grad_norm_clipped=clipped, epoch=epoch + 1, batch=st["batch"]),
                         step=st["global_step"])
                 bar.set_postfix(loss=f"{acc_loss:.3f}")
+                # A snapshot at an epoch's last step is the epoch end's (its validation is done there anyway).
+                if self.snapshot_every and st["global_step"] % self.snapshot_every == 0 and st["batch"] < len(batches):
+                    s0 = time.perf_counter()
+                    self._snapshot(epoch + 1, self.validate()[tracking.VAL_KEYS[0]])
+                    snap_time += time.perf_counter() - s0
+                    st["snapshot_time_s"] += time.perf_counter() - s0
                 acc_loss, acc_nll, acc_tf, acc_noise, t0 = 0.0, 0.0, 0, 0, time.perf_counter()
                 if st["global_step"] % args.save_every_steps == 0 and st["batch"] < len(batches):
                     st["train_time_s"] = time.perf_counter() - started
                     self._save_latest()
 
-            # -- end of epoch: statistics, validation, best/latest, early stopping
-            ep_time = time.perf_counter() - ep_start
+            # -- end of epoch: statistics, validation, best/latest, snapshot, early stopping
+            ep_time = time.perf_counter() - ep_start - snap_time
             val = self.validate()
             val_loss = val[tracking.VAL_KEYS[0]]  # "val/loss"
             st["final_val_loss"] = val_loss
@@ -491,6 +553,10 @@ class Trainer:
                 self._save_best()
             else:
                 st["patience_counter"] += 1
+            if self.snapshot_every:
+                s0 = time.perf_counter()
+                self._snapshot(epoch + 1, val_loss)
+                st["snapshot_time_s"] += time.perf_counter() - s0  # the write only: this validation was due anyway
             if self.acc.is_main_process:
                 metrics = dict(val)
                 if step_losses:  # empty only when resumed exactly at an epoch's end
@@ -503,7 +569,8 @@ class Trainer:
                 metrics.update(tracking.named(tracking.EPOCH_KEYS, epoch=epoch + 1, best_val_loss=st["best_val_loss"],
                                               patience_counter=st["patience_counter"], is_best_epoch=int(is_best)))
                 self.tracker.log(metrics, step=st["global_step"])
-                if (epoch + 1) % 2 == 0 or epoch == 0:
+                # Sample summaries cost a beam search each: only for a tracker that keeps them (not tune's trials).
+                if ((epoch + 1) % 2 == 0 or epoch == 0) and getattr(self.tracker, "enabled", True):
                     cols = ["epoch", "id", "source", "reference", "prediction"]
                     self.tracker.log_table(tracking.VAL_SAMPLES_TABLE, cols,
                                            self._sample_rows(self.corpus["validation"], epoch + 1))
@@ -525,7 +592,8 @@ class Trainer:
         st = self.state
         return TrainResult(self.variant, self.slug, self.seed, st["epoch"], st["global_step"], st["best_val_loss"],
                            st["final_val_loss"], st["best_epoch"], st["train_time_s"], self.parameters,
-                           str(self.best_dir), str(self.latest_dir), st["stopped_early"])
+                           str(self.best_dir), str(self.latest_dir), st["stopped_early"],
+                           snapshots=len(st.get("snapshots") or []), snapshot_time_s=st.get("snapshot_time_s", 0.0))
 
 
 def result_dict(result: TrainResult) -> dict[str, Any]:

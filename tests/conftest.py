@@ -203,8 +203,11 @@ def tiny_experiment(tmp_path_factory) -> TinyExperiment:
     preset), in this process through :func:`mono_s2s.cli.main`, with one torch thread and wandb
     sandboxed as for every test. So: the synthetic corpus (160 / 24 / 16 examples), a BPE tokenizer,
     ``baseline`` and ``monotonic`` trained 2 epochs each (barely: validation loss about 5.6, so do
-    not expect attacks to separate them), all five attacks plus transfer on the same samples, the
-    analysis, and three offline wandb runs. About 10 s on a 2-core CPU shared with other test runs.
+    not expect attacks to separate them), each keeping a snapshot at every one of its 20 steps, the
+    quality-matched arm built from the stronger one's snapshots (``nonmono_matched`` or
+    ``mono_matched``: read ``results["matched"]["slug"]``), all five attacks plus transfer on the
+    same samples for the three arms, the analysis, and three offline wandb runs. About 15 s on a
+    2-core CPU shared with other test runs.
 
     The folder it yields (``tiny_experiment.out``)::
 
@@ -212,8 +215,12 @@ def tiny_experiment(tmp_path_factory) -> TinyExperiment:
         tokenizer/tokenizer.json, ...             the BPE tokenizer
         checkpoints/{nonmono,mono}/{best,latest}/ config.json, model.safetensors, tokenizer files,
                                                   mono_s2s_config.yaml; latest/ also trainer_state.json
-                                                  and training_state/ (what a resume reads)
+                                                  (with the snapshot list) and training_state/ (what a
+                                                  resume reads)
+        checkpoints/{nonmono,mono}/snapshots/step_NNNNNNN/   config.json, model.safetensors (weights only)
+        checkpoints/{slug}_matched/best/          the matched arm: a checkpoint folder like the others
         results/training_{nonmono,mono}.json      training summary, test predictions, per-example ROUGE
+        results/training_{slug}_matched.json      the same for the matched arm, plus its "matched" record
         results/attack_records.jsonl              every (attack, model, sample) record
         results/universal_triggers.json, attack_settings.json
         results/adversarial_results.json          the results file (summary, records, transfer, statistics)

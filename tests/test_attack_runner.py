@@ -37,7 +37,9 @@ def test_attack_phase_records_transfer_resume_and_wandb(tiny_experiment, tmp_pat
     for kind in ("hotflip", "universal"):
         matrix = results["transfer"][kind]
         assert all(matrix[s][t] is not None for s in matrix for t in matrix[s])
-    assert set(results["universal_triggers"]) == {"nonmono", "mono"}
+    # Every attacked model has its trigger: the pair and the matched arm built from their snapshots.
+    assert set(results["universal_triggers"]) == {"nonmono", "mono", results["matched"]["slug"]} == set(
+        results["models"])
 
     results_file = json.loads((shared / "results" / "adversarial_results.json").read_text())
     assert results_file["clean"]["mono"]["ids"] == results_file["clean"]["nonmono"]["ids"]

@@ -99,14 +99,14 @@ def test_run_on_the_embedded_default(tiny_experiment, mono, tmp_path):
         for kind in ("best", "latest"):
             assert (shared / "checkpoints" / slug / kind / "model.safetensors").is_file()
         assert (shared / "results" / f"training_{slug}.json").is_file()
-    assert stdout.count("clean ROUGE-L") == 2
+    assert stdout.count("clean ROUGE-L") == 3  # the two trained arms and the matched arm built from their snapshots
     assert (shared / "results" / "adversarial_results.json").is_file()
     assert "universal trigger found on mono" in stdout
     # A second run reuses the cached corpus, the tokenizer and the trained models.
     out = tiny_experiment.copy_to(tmp_path / "out")
     again = mono(*tiny_experiment.argv, "--out", str(out))
     assert again.returncode == 0 and "reused" in again.stdout
-    assert again.stdout.count("already trained") == 2
+    assert again.stdout.count("already trained") == 2 and "matched arm: already built" in again.stdout
 
 
 @pytest.mark.slow

@@ -84,7 +84,9 @@ def test_teacher_forcing_schedule_follows_the_seed():
 
 def test_non_finite_loss_stops_with_step_and_keeps_last_checkpoint(tmp_path, small_corpus, monkeypatch):
     corpus, tok = small_corpus
-    cfg = build_config("tiny", overrides=TINY + ["train.batch_size=8", "train.save_every_steps=2", "train.epochs=1"])
+    # No snapshots for the matched arm: their validations would call token_losses between the training steps.
+    cfg = build_config("tiny", overrides=TINY + ["train.batch_size=8", "train.save_every_steps=2", "train.epochs=1",
+                                                 "train.matched=false"])
     trainer = Trainer(cfg, "baseline", corpus, tok, tmp_path, progress=False)
     import mono_s2s.train as train_mod
 
@@ -158,6 +160,10 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
     sa = json.loads((straight / "checkpoints" / "mono" / "latest" / STATE_FILE).read_text())
     sb = json.loads(state_file.read_text())
     assert sa["global_step"] == sb["global_step"] and sa["best_val_loss"] == pytest.approx(sb["best_val_loss"], abs=1e-9)
+    # The matched arm's snapshots (one a step here): the killed run kept its own and made the rest, once each.
+    steps = [s["step"] for s in sb["snapshots"]]
+    assert steps == [s["step"] for s in sa["snapshots"]] == list(range(1, sa["global_step"] + 1))
+    assert [s["val_loss"] for s in sb["snapshots"]] == pytest.approx([s["val_loss"] for s in sa["snapshots"]], abs=1e-6)
 
 
 @pytest.mark.slow

@@ -1,7 +1,7 @@
 """WANDB_GUIDE.md against what the code really logs, and the sweep shipped with it.
 
 * The guide's key tables (``| `key` | run | kind | unit | meaning |``) are parsed
-  and their placeholders expanded (``{model}``, ``{attack}``, ``{rouge}``).
+  and their placeholders expanded (``{model}``, ``{pair}``, ``{attack}``, ``{rouge}``).
 * Slow: the session's tiny experiment (conftest.py) writes the three offline runs;
   each run's history, summary, config and model artifacts, read back from the
   ``.wandb`` files, must be exactly the guide's keys, in both directions.
@@ -42,7 +42,8 @@ RUNS = ("training", "adversarial")
 KINDS = ("metric", "table", "image", "summary", "config", "artifact")
 HISTORY_KINDS = {"metric", "table", "image"}
 KEY_TABLE_HEADER = ["Key", "Run", "Kind", "Unit", "Meaning"]
-FIXED_PLACEHOLDERS = {"attack": ATTACKS, "rouge": ROUGE_TYPES}  # {model}: the run's slugs
+# {model}: the run's slugs; {pair}: the headline comparison's two, whatever else was attacked.
+FIXED_PLACEHOLDERS = {"attack": ATTACKS, "rouge": ROUGE_TYPES, "pair": tracking.SEED_SLUGS}
 
 
 # -- the guide ------------------------------------------------------------------------------------------------
@@ -214,9 +215,12 @@ def test_training_run_logs_exactly_the_guides_keys(logged, rows, slug):
 
 
 @pytest.mark.slow
-def test_adversarial_run_logs_exactly_the_guides_keys(logged, rows):
+def test_adversarial_run_logs_exactly_the_guides_keys(logged, rows, tiny_experiment):
     run = logged["adversarial"]
-    problems = differences(rows, "adversarial", list(tracking.SEED_SLUGS), run)
+    # Every attacked model: the seed's pair and the quality-matched arm built from their snapshots.
+    slugs = tiny_experiment.results["models"]
+    assert slugs[:2] == list(tracking.SEED_SLUGS) and slugs[2:] in (["nonmono_matched"], ["mono_matched"]), slugs
+    problems = differences(rows, "adversarial", slugs, run)
     assert not problems, f"{run['name']}: WANDB_GUIDE.md and the run disagree:\n" + "\n".join(problems)
 
 

@@ -1,6 +1,7 @@
 """Run every attack against every trained model on the same samples with the same budgets.
 
-The adversarial phase of an experiment: load each variant's best checkpoint,
+The adversarial phase of an experiment: load each variant's best checkpoint (and
+the quality-matched arm's, :mod:`mono_s2s.matched`, when one was built),
 pick the samples once (seeded) so the models can be paired by sample id, run the
 five attacks, measure transfer (triggers found on one model, evaluated on the
 other), generate summaries before and after each attack for ROUGE-L, and log
@@ -226,12 +227,14 @@ def attack_device():
 
 
 def load_models(cfg: ExperimentConfig, out: Path) -> dict[str, tuple]:
-    """``{slug: (model, tokenizer)}``: each variant's best checkpoint, on :func:`attack_device`."""
+    """``{slug: (model, tokenizer)}``: each variant's best checkpoint, then the matched arm's when it was built
+    (:func:`mono_s2s.matched.built_arm`), on :func:`attack_device`."""
     from mono_s2s.checkpoint import load_checkpoint
+    from mono_s2s.matched import built_arm
 
     device = attack_device()
     models = {}
-    for slug, best in trained_models(cfg, out).items():
+    for slug, best in {**trained_models(cfg, out), **built_arm(cfg, out)}.items():
         model, tokenizer, _ = load_checkpoint(best)
         models[slug] = (model.to(device), tokenizer)
     return models
@@ -358,8 +361,8 @@ def run_attacks(cfg: ExperimentConfig, phase: Phase, out: Path, tracker, progres
                 objectives[target], ss, triggers[source]["ids"], args, target, uni_name))
 
     _fill_rouge(store, models, {r.id: r for v in samples.values() for r in v}, cfg, progress)
-    clean, ffn = _from_training(out, slugs)
-    results = build_results(store.records, slugs, triggers, samples, phase.config, clean)
+    clean, ffn, matched = _from_training(out, slugs)
+    results = build_results(store.records, slugs, triggers, samples, phase.config, clean, matched=matched)
     results["ffn_diagnostics"] = ffn
     _log_adversarial(tracker, store, slugs, results)
     return results
@@ -376,14 +379,15 @@ def _log_hotflip_iterations(tracker, record: AttackRecord) -> None:
                                         e["tokens_changed_per_iteration"][it - 1], it))))
 
 
-def _from_training(out: Path, slugs: list[str]) -> tuple[dict[str, dict[str, list]], dict[str, dict]]:
-    """``(clean, ffn_diagnostics)`` from each model's training results file, read once.
+def _from_training(out: Path, slugs: list[str]) -> tuple[dict[str, dict[str, list]], dict[str, dict], dict | None]:
+    """``(clean, ffn_diagnostics, matched)`` from each model's training results file, read once.
 
     ``clean[slug]``: the per-example clean scores on the test split (``ids``, ROUGE-1/2/L and, on the
     embedded corpus, fact recall), for the parity check. ``ffn_diagnostics[slug]``:
-    ``{"layers": [...], "summary": {...}}`` (:mod:`mono_s2s.models.diagnostics`).
+    ``{"layers": [...], "summary": {...}}`` (:mod:`mono_s2s.models.diagnostics`). ``matched``: the
+    matched arm's record (:meth:`mono_s2s.matched.Match.to_dict`) plus its clean means, or None.
     """
-    clean, ffn = {}, {}
+    clean, ffn, matched = {}, {}, None
     for slug in slugs:
         path = out / "results" / f"training_{slug}.json"
         if not path.is_file():
@@ -395,7 +399,9 @@ def _from_training(out: Path, slugs: list[str]) -> tuple[dict[str, dict[str, lis
                        **({"fact_recall": per_example["fact_recall"]} if "fact_recall" in per_example else {})}
         if "ffn_diagnostics" in done:
             ffn[slug] = {"layers": done["ffn_diagnostics"], "summary": done.get("ffn_summary")}
-    return clean, ffn
+        if isinstance(done.get("matched"), dict):
+            matched = {**done["matched"], "clean": done.get("clean") or {}}
+    return clean, ffn, matched
 
 
 def _sample_value(record: AttackRecord, name: str) -> float:
@@ -446,6 +452,14 @@ def _log_adversarial(tracker, store: RecordStore, slugs: list[str], results: dic
         tracker.log(summary)
     tracker.summary({tracking.TRANSFER: results["transfer"], tracking.UNIVERSAL_TRIGGERS: {
         s: t["text"] for s, t in results["universal_triggers"].items()}, tracking.ATTACK_TIMING: results["timing_s"]})
+    m = results.get("matched")
+    if m:  # the matched arm has no training run: what it is and its clean scores go here
+        tracker.summary({
+            **tracking.named(tracking.MATCHED_SUMMARY_KEYS, slug=m["slug"], source=m["source"], step=m["step"],
+                             val_loss=m["val_loss"], target_val_loss=m["target"], gap=m["gap"],
+                             close_match=m["close_match"]),
+            **{tracking.matched_clean_key(metric, k): v[k] for metric, v in m["clean"].items()
+               for k in tracking.CLEAN_STATS}})
 
 
 def print_results(results: dict) -> None:

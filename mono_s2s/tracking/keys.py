@@ -77,6 +77,8 @@ VAL_KEYS = ("val/loss", "val/perplexity", "val/eval_time", "val/min_loss", "val/
 EPOCH_KEYS = ("epoch", "best_val_loss", "patience_counter", "is_best_epoch")
 VAL_SAMPLES_TABLE = "val/samples"
 TRAINING_SAMPLES_TABLE = "training_samples"
+# Validation NLL of each weights-only snapshot kept for the matched arm (mono_s2s.matched), at its step.
+SNAPSHOT_VAL_LOSS = "snapshot/val_loss"
 
 # The run summary of a finished training run (``named`` names them: variant, parameters, ...).
 TRAINING_SUMMARY_KEYS = (
@@ -185,6 +187,17 @@ def attack_summary_key(attack: str, slug: str, name: str) -> str:
     return attack_key(attack, f"summary_{slug}_{name}")
 
 
+# The quality-matched arm (mono_s2s.matched), in the adversarial run's summary: which snapshot it is, what it
+# was matched to, and its clean scores (it has no training run of its own).
+MATCHED_SUMMARY_KEYS = ("matched/slug", "matched/source", "matched/step", "matched/val_loss",
+                        "matched/target_val_loss", "matched/gap", "matched/close_match")
+
+
+def matched_clean_key(metric: str, stat: str) -> str:
+    """``matched/clean_{metric}_{stat}``: the matched arm's clean test-split quality (adversarial run summary)."""
+    return f"matched/clean_{metric}_{stat}"
+
+
 # Final analysis tables, figure and text.
 FINAL_SUMMARY_TABLE = "final/comprehensive_summary"
 FINAL_GRADIENT_TABLE = "final/attack_comparison_with_gradients"
@@ -290,7 +303,8 @@ def run_tags(kind: str, slug: str | None = None) -> list[str]:
 __all__ = [
     "PROJECT", "KINDS", "named",
     "TRAIN_BATCH_KEYS", "TRAIN_EPOCH_KEYS", "VAL_KEYS", "EPOCH_KEYS", "VAL_SAMPLES_TABLE", "TRAINING_SAMPLES_TABLE",
-    "TRAINING_SUMMARY_KEYS", "CLEAN_STATS", "clean_key", "FFN_SUMMARY_KEYS", "FFN_TABLE",
+    "TRAINING_SUMMARY_KEYS", "CLEAN_STATS", "clean_key", "FFN_SUMMARY_KEYS", "FFN_TABLE", "SNAPSHOT_VAL_LOSS",
+    "MATCHED_SUMMARY_KEYS", "matched_clean_key",
     "SEED_SLUGS", "attack_key", "attack_model_key", "SAMPLE_VALUES", "DEFAULT_SAMPLE_VALUES", "sample_value_names",
     "sample_idx_key", "robustness_delta_key", "model_sample_keys", "samples_table_key", "attack_summary_key",
     "HOTFLIP_SAMPLE_IDX", "HOTFLIP_ROBUSTNESS_DELTA", "HOTFLIP_GRAD_NORM_RATIO", "HOTFLIP_DETAILED_TABLE",
