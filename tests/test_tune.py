@@ -49,15 +49,15 @@ def _saved(tmp_path, *overrides: str):
 
 
 def test_another_variants_lr_does_not_invalidate_a_checkpoint_but_its_own_does(tmp_path):
-    latest = _saved(tmp_path, "train.variant_lr=monotonic=0.01")
+    latest = _saved(tmp_path, "train.variant_lr=monotonic=0.03")
     # Another arm's learning rate added or changed, or the shared lr that this arm does not use: reusable.
-    check_reusable(latest, build_config("tiny", overrides=["train.variant_lr=monotonic=0.01,baseline=0.002"]),
+    check_reusable(latest, build_config("tiny", overrides=["train.variant_lr=monotonic=0.03,baseline=0.002"]),
                    "monotonic", 42)
-    check_reusable(latest, build_config("tiny", overrides=["train.variant_lr=monotonic=1e-2", "train.lr=0.3"]),
+    check_reusable(latest, build_config("tiny", overrides=["train.variant_lr=monotonic=3e-2", "train.lr=0.3"]),
                    "monotonic", 42)
     # Its own learning rate changed, or dropped back to train.lr: refused, naming the setting.
-    for overrides, now in ((["train.variant_lr=monotonic=0.02,baseline=0.01"], "0.02"), ([], "0.005")):
-        with pytest.raises(UserError, match=rf"train\.variant_lr\[monotonic\]=0\.01, not {now}; use another --out"):
+    for overrides, now in ((["train.variant_lr=monotonic=0.02,baseline=0.01"], "0.02"), ([], "0.01")):
+        with pytest.raises(UserError, match=rf"train\.variant_lr\[monotonic\]=0\.03, not {now}; use another --out"):
             check_reusable(latest, build_config("tiny", overrides=overrides), "monotonic", 42)
 
 
@@ -68,9 +68,9 @@ def test_a_checkpoint_from_before_variant_lr_is_reused_at_the_same_learning_rate
     old = yaml.safe_load((latest / CONFIG_FILE).read_text())
     del old["train"]["variant_lr"]  # written before the key existed
     (latest / CONFIG_FILE).write_text(yaml.safe_dump(old))
-    check_reusable(latest, build_config("tiny", overrides=["train.variant_lr=monotonic=0.005,baseline=0.1"]),
+    check_reusable(latest, build_config("tiny", overrides=["train.variant_lr=monotonic=0.01,baseline=0.1"]),
                    "monotonic", 42)
-    with pytest.raises(UserError, match=r"train\.lr=0\.005, not 0\.001"):
+    with pytest.raises(UserError, match=r"train\.lr=0\.01, not 0\.001"):
         check_reusable(latest, build_config("tiny", overrides=["train.lr=1e-3"]), "monotonic", 42)
 
 
