@@ -23,10 +23,10 @@ import yaml
 
 from mono_s2s.errors import UserError
 
-VARIANTS = ("baseline", "softplus_gate", "monotonic", "init_only", "attention_only")
+VARIANTS = ("baseline", "softplus_gate", "monotonic", "monotonic_cmnn", "init_only", "attention_only")
 # The provably monotone variants. The quality-matched pair (mono_s2s.matched) is baseline and the first variant
 # of model.variants that is one of these. A new monotone variant adds its name here.
-MONOTONE_VARIANTS = ("monotonic",)
+MONOTONE_VARIANTS = ("monotonic", "monotonic_cmnn")
 
 
 def _check(cond: bool, key: str, message: str) -> None:
@@ -531,8 +531,8 @@ def save_yaml(config: ExperimentConfig, path: str | Path) -> None:
 
 
 # Short names used in checkpoint folders and wandb run names (the seed's "nonmono"/"mono").
-VARIANT_SLUGS = {"baseline": "nonmono", "monotonic": "mono", "softplus_gate": "softplus_gate", "init_only": "init_only",
-                 "attention_only": "attention_only"}
+VARIANT_SLUGS = {"baseline": "nonmono", "monotonic": "mono", "monotonic_cmnn": "mono_cmnn", "softplus_gate": "softplus_gate",
+                 "init_only": "init_only", "attention_only": "attention_only"}
 
 
 def first_difference(old: dict[str, Any], new: dict[str, Any], ignore: frozenset[str] = frozenset(),

@@ -6,6 +6,8 @@ The checks must pass on ``monotonic`` and must FAIL on ``baseline``,
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from torch.nn import functional as F
@@ -16,6 +18,8 @@ from mono_s2s.models import (FFN_VARIANTS, InitOnlyFFN, MonoS2SForConditionalGen
                              MonotonicGatedFFN, PositiveLinear, SoftplusGatedFFN, build_ffn, build_model,
                              count_parameters)
 from mono_s2s.models.checks import check_model, check_monotone, jacobian_check, pairwise_check
+from mono_s2s.models.monotone import ABS, BETA, DOWN_SCALE, SOFTPLUS
+from mono_s2s.models.t5 import t5_config
 from transformers import T5Config, T5ForConditionalGeneration
 from transformers.models.t5.modeling_t5 import T5DenseGatedActDense
 
@@ -192,3 +196,109 @@ def test_weight_decay_is_chosen_by_module_type(tiny_model_cfg, fake_tokenizer, v
                                                                if not any(p is r for r in raw))
     assert any(p is model.shared.weight for p in decay["params"])
     assert any(p is model.ffns()[0].wo.weight for p in decay["params"]) == (variant != "monotonic")
+
+
+# --- versions of the monotone FFN's definition ------------------------------------------------------------------
+
+
+def _random_raw_weights(model, seed: int = 0) -> None:
+    """Raw parameters of both signs and several scales, as training leaves them (not the start's round trip)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, PositiveLinear):
+                m.raw_weight.copy_(torch.randn(m.raw_weight.shape, generator=g) * 0.2)
+                if m.bias is not None:
+                    m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.1)
+
+
+def test_new_models_record_the_current_version_of_their_definition(tmp_path, tiny_model_cfg, fake_tokenizer):
+    for variant in CONFIG_VARIANTS:
+        model = build_model(tiny_model_cfg, variant, fake_tokenizer, seed=0)
+        assert model.config.ffn_version == FFN_VARIANTS[variant].version
+    assert FFN_VARIANTS["monotonic"].version == 2
+    model = build_model(tiny_model_cfg, "monotonic", fake_tokenizer, seed=0)
+    model.save_pretrained(tmp_path)
+    assert json.loads((tmp_path / "config.json").read_text())["ffn_version"] == 2
+    loaded = MonoS2SForConditionalGeneration.from_pretrained(tmp_path)
+    assert all(m.kind == ABS for f in loaded.ffns() for m in (f.wi_0, f.wi_1, f.wo))
+    assert loaded.ffns()[0].wo.scale == DOWN_SCALE == 2.0 ** -7
+
+
+def test_an_old_monotonic_checkpoint_loads_as_version_1_with_identical_outputs(tmp_path, tiny_model_cfg):
+    """A config.json without ffn_version (what the code wrote before versions existed) is version 1: W = softplus(20 V)
+    / 20, computed here by hand from the saved raw parameters; the same parameters read as version 2 mean another
+    function, so the version is what carries the meaning (and the test can fail)."""
+    config = t5_config(tiny_model_cfg, 100, "monotonic")
+    del config.ffn_version
+    torch.manual_seed(0)
+    old = MonoS2SForConditionalGeneration(config).eval()
+    _random_raw_weights(old)
+    old.save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["ffn_variant"] == "monotonic" and "ffn_version" not in saved
+
+    loaded = MonoS2SForConditionalGeneration.from_pretrained(tmp_path).eval()
+    assert all(m.kind == SOFTPLUS for f in loaded.ffns() for m in (f.wi_0, f.wi_1, f.wo))
+    ids, labels = torch.randint(2, 100, (3, 11)), torch.randint(2, 100, (3, 5))
+    with torch.no_grad():
+        assert torch.equal(loaded(input_ids=ids, labels=labels).logits, old(input_ids=ids, labels=labels).logits)
+        sd = loaded.state_dict()
+        prefix = "encoder.block.0.layer.1.DenseReluDense."
+        w = {k: F.softplus(sd[prefix + k + ".raw_weight"], beta=20.0) / 1.0 for k in ("wi_0", "wi_1", "wo")}
+        x = torch.randn(7, 32)
+        by_hand = (torch.sigmoid(x @ w["wi_0"].T) * F.softplus(x @ w["wi_1"].T)) @ w["wo"].T + sd[prefix + "wo.bias"]
+        assert torch.allclose(loaded.ffns()[0](x), by_hand, atol=1e-6)
+
+        as_v2 = json.loads((tmp_path / "config.json").read_text())
+        as_v2["ffn_version"] = 2
+        (tmp_path / "config.json").write_text(json.dumps(as_v2))
+        other = MonoS2SForConditionalGeneration.from_pretrained(tmp_path).eval()
+        assert not torch.allclose(other.ffns()[0](x), by_hand, atol=1e-3)
+
+
+def test_both_versions_start_from_the_same_weights_and_differ_in_how_a_step_moves_them():
+    """Bit for bit the same start (so init_only is the control of either); then one Adam step of lr on every V
+    moves a version-1 weight by (1 - exp(-BETA W)) lr, about BETA W lr for small W (in proportion to itself), and
+    a version-2 weight by scale * lr whatever its size (the baseline's step, on the projection's scale)."""
+    torch.manual_seed(0)
+    dense = T5DenseGatedActDense(_ffn_config(16, 32))
+    with torch.no_grad():
+        for w in (dense.wi_0.weight, dense.wi_1.weight, dense.wo.weight):
+            w.normal_(0.0, w.shape[1] ** -0.5)  # T5's scales
+    ffns = {}
+    for version in (1, 2):
+        config = _ffn_config(16, 32)
+        config.ffn_version = version
+        ffns[version] = MonotonicGatedFFN(config)
+        ffns[version].init_from_dense(dense)
+    for name in ("wi_0", "wi_1", "wo"):
+        assert torch.equal(getattr(ffns[1], name).weight, getattr(ffns[2], name).weight), name
+    x = torch.randn(5, 16)
+    assert torch.equal(ffns[1](x), ffns[2](x))
+    lr = 1e-3
+    start, moved = ffns[1].wo.weight.detach().clone(), {}
+    for version, ffn in ffns.items():
+        opt = torch.optim.Adam(ffn.parameters(), lr=lr)
+        (-ffn.wo.weight.sum() - ffn.wi_1.weight.sum()).backward()  # every weight should grow
+        opt.step()
+        moved[version] = ffn.wo.weight.detach() - start
+        assert (ffn.wo.weight >= 0).all()
+    assert torch.allclose(moved[1], (1 - torch.exp(-BETA * start)) * lr, rtol=2e-2)  # multiplicative for small W
+    assert torch.allclose(moved[2], torch.full_like(start, DOWN_SCALE * lr), rtol=1e-3)  # additive
+    assert torch.allclose(ffns[2].wi_1.weight - dense.wi_1.weight.abs().clamp_min(1e-4), torch.tensor(lr), rtol=1e-2)
+
+
+def test_an_unknown_version_is_a_one_line_error(tmp_path, tiny_model_cfg, fake_tokenizer):
+    from mono_s2s.cli import main
+
+    model = build_model(tiny_model_cfg, "monotonic", fake_tokenizer, seed=0)
+    model.save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    saved["ffn_version"] = 3
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    with pytest.raises(UserError, match=r"monotonic FFN is version 3; this mono-s2s knows versions 1-2"):
+        MonoS2SForConditionalGeneration.from_pretrained(tmp_path)
+    config = T5Config(d_model=16, d_ff=32, feed_forward_proj="gated-silu", ffn_variant="baseline", ffn_version=2)
+    with pytest.raises(UserError, match=r"baseline FFN is version 2; this mono-s2s knows version 1\b"):
+        build_ffn(config)

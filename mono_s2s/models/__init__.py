@@ -1,5 +1,6 @@
 """T5-style seq2seq models and their FFN variants."""
 
+from mono_s2s.models.cmnn import MonotonicCMNNFFN
 from mono_s2s.models.controls import InitOnlyFFN, InitOnlyGatedFFN, NoFFNLayer
 from mono_s2s.models.ffn import SoftplusGatedFFN
 from mono_s2s.models.monotone import MonotonicFFN, MonotonicGatedFFN, PositiveLinear
@@ -12,6 +13,7 @@ __all__ = [
     "InitOnlyFFN",
     "InitOnlyGatedFFN",
     "MonoS2SForConditionalGeneration",
+    "MonotonicCMNNFFN",
     "MonotonicFFN",
     "MonotonicGatedFFN",
     "NoFFNLayer",

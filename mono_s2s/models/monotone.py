@@ -9,8 +9,9 @@ For every coordinate pair (i, j), ``df_i/dx_j >= 0`` everywhere, so
 :class:`MonotonicGatedFFN`, ``f(x) = W_o h(x) + b_o`` with
 ``h(x) = sigmoid(W_g x) * softplus(W_u x)``:
 
-* every weight is ``softplus(beta V) / beta >= 0`` of an unconstrained parameter ``V``
-  (:class:`PositiveLinear`), so ``W_g x`` and ``W_u x`` are non-decreasing in x;
+* every weight is a non-negative function of an unconstrained parameter ``V``
+  (:class:`PositiveLinear`: ``softplus(beta V) / beta`` in version 1, ``alpha |V|``
+  in version 2), so ``W_g x`` and ``W_u x`` are non-decreasing in x;
 * sigmoid and softplus are increasing, so the gate ``g = sigmoid(W_g x)`` lies in
   (0, 1) and the up branch ``u = softplus(W_u x)`` is positive, both
   non-decreasing; the product of two non-negative non-decreasing functions is
@@ -20,6 +21,35 @@ For every coordinate pair (i, j), ``df_i/dx_j >= 0`` everywhere, so
 Dropout multiplies by a non-negative mask, so the claim also holds in training
 mode for any fixed mask. The reparametrisation keeps the constraint through
 any optimizer step: no projection or clipping is needed.
+
+Versions of the definition
+--------------------------
+The model's ``config.json`` records ``ffn_version``; a checkpoint written before
+versions existed has none and is version 1, built and read exactly as it was.
+Both versions have the same parameters (``raw_weight`` = ``V``), the same forward
+form and, bit for bit, the same effective weights at initialisation (so the
+``init_only`` control, which copies them, is the control of either); they differ
+in the map from ``V`` to ``W`` only, i.e. in how an optimizer step on ``V`` moves ``W``:
+
+* version 1: ``W = softplus(BETA V) / BETA``. ``dW/dV = sigmoid(BETA V) = 1 - exp(-BETA W)``,
+  below 1 at T5's initial magnitudes, and about ``BETA W`` for small ``W``: there
+  an Adam step (about ``lr`` in ``V``) changes ``W`` in proportion to ``W`` itself, so
+  a small weight stays small. The down projection, started at ``OUTPUT_INIT_SCALE``
+  of the dense magnitudes, lives entirely in that regime.
+* version 2 (current): ``W = alpha |V|``, ``alpha`` the projection's starting scale
+  rounded to a power of two (1 for gate and up; :data:`DOWN_SCALE` = 2^-7 for the
+  down projection), ``V`` started at ``W / alpha``, i.e. at the magnitudes of the
+  dense weights the FFN is converted from (up to ``0.01 / 2^-7 = 1.28`` for the
+  down projection). ``dW = alpha sign(V) dV``: an Adam step moves ``V`` as it moves
+  the baseline's weight of the same size, so ``||dW|| / ||W||`` is the baseline's
+  from the same start, for small and large weights alike (additive, not
+  multiplicative). ``alpha`` is a power of two so that ``alpha (W / alpha)`` is
+  exactly ``W``: the start is bit for bit version 1's. At ``V = 0`` the subgradient
+  is 0 and a weight pushed down through 0 comes back up: ``W >= 0`` for every ``V``.
+
+Measured (``bench/ffn_weight_change.py``, tiny preset, first 300 steps, ratio of the
+per-step relative change to the baseline's): version 1 gate/up 0.73-0.82x, down
+1.16-1.75x -- in relative terms the down projection was not slow, only multiplicative.
 
 What is NOT monotone
 --------------------
@@ -35,7 +65,7 @@ SiLU gate for softplus and left every weight unconstrained, which is not monoton
 non-negative weights and a positive hidden state the FFN could otherwise only add
 positive values to the residual stream; it is initialised so that ``f(0) = 0``.
 The down projection starts at ``OUTPUT_INIT_SCALE`` of the magnitudes it is
-converted from (see below); the reparametrisation is sharpened by ``BETA``.
+converted from (see below).
 """
 
 from __future__ import annotations
@@ -48,14 +78,15 @@ from torch.nn import functional as F
 
 # Lower bound on |W| when a weight is converted to the raw parameter: softplus^-1(w)
 # tends to -inf as w -> 0, and a huge negative V would freeze its gradient (sigmoid(V) ~ 0).
+# Version 2 would not need it; it keeps it so that both versions start from the same weights.
 _MIN_WEIGHT = 1e-4
 
 
-# Sharpness of the weight reparametrisation W = softplus(BETA * V) / BETA. With BETA = 1,
-# dW/dV = sigmoid(V) is about 0.1 at T5's initial weight scale, so Adam (which moves V by
-# about lr per step) moves W ten times slower than the baseline's weights and the monotone
-# model falls far behind for the same budget. With BETA = 20, dW/dV = sigmoid(BETA V) is
-# 0.7-0.9 at that scale: the same per-step change in W, and still smooth and >= 0.
+# Version 1's sharpness, W = softplus(BETA * V) / BETA. With BETA = 1, dW/dV = sigmoid(V)
+# is about 0.1 at T5's initial weight scale, so Adam (which moves V by about lr per step)
+# moved W ten times slower than the baseline's weights; with BETA = 20 it is 0.7-0.9 for
+# full-scale weights -- but about BETA * W = 0.01 for the down projection started at
+# OUTPUT_INIT_SCALE (see the module docstring for what that does and version 2's answer).
 BETA = 20.0
 
 # The down projection starts at 1 % of the magnitudes it is converted from. With every
@@ -66,6 +97,25 @@ BETA = 20.0
 # begin as attention-only and lets the constrained FFN grow where it helps.
 OUTPUT_INIT_SCALE = 0.01
 
+# Version 2's alpha for the down projection: OUTPUT_INIT_SCALE rounded to a power of two (2^-7).
+DOWN_SCALE = 2.0 ** round(math.log2(OUTPUT_INIT_SCALE))
+
+SOFTPLUS, ABS = "softplus", "abs"  # the two maps from V to W (PositiveLinear.kind)
+PARAMETRISATIONS = {1: SOFTPLUS, 2: ABS}  # ffn_version -> map
+VERSION = max(PARAMETRISATIONS)  # what a newly built monotonic model is
+
+
+def saved_version(config) -> int:
+    """``config.ffn_version``; 1 for a config written before versions existed."""
+    version = getattr(config, "ffn_version", None)
+    return 1 if version is None else version
+
+
+def parametrisation(config) -> str:
+    """The map from V to W of ``config``'s version of the monotone FFN. (An unknown version is a KeyError here:
+    the registry, :func:`mono_s2s.models.variants.ffn_variant`, refuses it first with a one-line error.)"""
+    return PARAMETRISATIONS[saved_version(config)]
+
 
 def inverse_softplus(w: torch.Tensor, beta: float = BETA) -> torch.Tensor:
     """The V with softplus(beta V) / beta = w, for w > 0 (stable for large and small w)."""
@@ -74,17 +124,28 @@ def inverse_softplus(w: torch.Tensor, beta: float = BETA) -> torch.Tensor:
 
 
 class PositiveLinear(nn.Module):
-    """``y = W x + bias`` with ``W = softplus(BETA raw_weight) / BETA >= 0`` by construction."""
+    """``y = W x + bias`` with ``W >= 0`` by construction, a function of the raw parameter ``V``:
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = False) -> None:
+    ``kind="softplus"`` (version 1): ``W = softplus(BETA V) / BETA``;
+    ``kind="abs"`` (version 2): ``W = scale |V|``, ``scale`` a power of two.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = False, kind: str = SOFTPLUS,
+                 scale: float = 1.0) -> None:
         super().__init__()
-        self.in_features, self.out_features = in_features, out_features
+        if kind not in (SOFTPLUS, ABS):
+            raise ValueError(f"unknown parametrisation {kind!r}")
+        if kind == SOFTPLUS and scale != 1.0 or math.frexp(scale)[0] != 0.5:
+            raise ValueError(f"scale must be a power of two, and 1 for softplus (got {scale})")
+        self.in_features, self.out_features, self.kind, self.scale = in_features, out_features, kind, scale
         self.raw_weight = nn.Parameter(torch.empty(out_features, in_features))
         self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
         self.reset_parameters()
 
     @property
     def weight(self) -> torch.Tensor:
+        if self.kind == ABS:
+            return self.raw_weight.abs() * self.scale
         return F.softplus(self.raw_weight, beta=BETA)
 
     @torch.no_grad()
@@ -95,8 +156,12 @@ class PositiveLinear(nn.Module):
 
     @torch.no_grad()
     def load_magnitudes(self, weight: torch.Tensor) -> None:
-        """Start from the closest non-negative weight to ``weight`` in magnitude: softplus(V) = |weight|."""
-        self.raw_weight.copy_(inverse_softplus(weight.abs().to(self.raw_weight)))
+        """Start from the closest non-negative weight to ``weight`` in magnitude: ``W = |weight|`` (clamped at
+        ``_MIN_WEIGHT``), as version 1's round trip through softplus gives it -- the same floats for both kinds."""
+        raw = inverse_softplus(weight.abs().to(self.raw_weight))
+        if self.kind == ABS:
+            raw = F.softplus(raw, beta=BETA) / self.scale  # exact: scale is a power of two
+        self.raw_weight.copy_(raw)
         if self.bias is not None:
             self.bias.zero_()
 
@@ -104,7 +169,8 @@ class PositiveLinear(nn.Module):
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        return (f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}, "
+                f"kind={self.kind}, scale={self.scale}")
 
 
 class GatedSoftplusForm(nn.Module):
@@ -134,14 +200,21 @@ class ReluForm(nn.Module):
         return self.wo(self.dropout(F.relu(self.wi(x))))
 
 
-class MonotonicGatedFFN(GatedSoftplusForm):
-    """Monotone replacement for T5's gated FFN (``wi_0`` gate, ``wi_1`` up, ``wo`` down)."""
+def _projections(config) -> tuple[dict, dict]:
+    """PositiveLinear keyword arguments for ``config``'s version: (gate and up, down)."""
+    kind = parametrisation(config)
+    return {"kind": kind}, {"kind": kind, "scale": DOWN_SCALE if kind == ABS else 1.0}
 
-    def __init__(self, config) -> None:  # a T5Config: d_model, d_ff, dropout_rate
+
+class MonotonicGatedFFN(GatedSoftplusForm):
+    """Monotone replacement for T5's gated FFN (``wi_0`` gate, ``wi_1`` up, ``wo`` down), of ``config``'s version."""
+
+    def __init__(self, config) -> None:  # a T5Config: d_model, d_ff, dropout_rate (and ffn_version; absent = 1)
         super().__init__()
-        self.wi_0 = PositiveLinear(config.d_model, config.d_ff)  # gate
-        self.wi_1 = PositiveLinear(config.d_model, config.d_ff)  # up
-        self.wo = PositiveLinear(config.d_ff, config.d_model, bias=True)  # down
+        inner, down = _projections(config)
+        self.wi_0 = PositiveLinear(config.d_model, config.d_ff, **inner)  # gate
+        self.wi_1 = PositiveLinear(config.d_model, config.d_ff, **inner)  # up
+        self.wo = PositiveLinear(config.d_ff, config.d_model, bias=True, **down)  # down
         self.dropout = nn.Dropout(config.dropout_rate)
         self.center()
 
@@ -159,13 +232,14 @@ class MonotonicFFN(ReluForm):
 
     Used when the monotone variant is applied to a pretrained non-gated T5 such as
     ``t5-small``; relu is non-decreasing, so the same argument as above holds.
-    f(0) = 0 already, so the bias starts at zero.
+    f(0) = 0 already, so the bias starts at zero. Versions as :class:`MonotonicGatedFFN`.
     """
 
-    def __init__(self, config) -> None:  # a T5Config: d_model, d_ff, dropout_rate
+    def __init__(self, config) -> None:  # a T5Config: d_model, d_ff, dropout_rate (and ffn_version; absent = 1)
         super().__init__()
-        self.wi = PositiveLinear(config.d_model, config.d_ff)
-        self.wo = PositiveLinear(config.d_ff, config.d_model, bias=True)
+        inner, down = _projections(config)
+        self.wi = PositiveLinear(config.d_model, config.d_ff, **inner)
+        self.wo = PositiveLinear(config.d_ff, config.d_model, bias=True, **down)
         self.dropout = nn.Dropout(config.dropout_rate)
 
     @torch.no_grad()

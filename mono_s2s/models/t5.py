@@ -13,7 +13,10 @@ that maps them to modules is :data:`mono_s2s.models.variants.FFN_VARIANTS`):
   SwiGLU; a pretrained checkpoint keeps whatever FFN it was trained with).
 * ``softplus_gate`` -- the seed notebook's "monotonic" FFN, NOT monotone
   (:class:`~mono_s2s.models.ffn.SoftplusGatedFFN`).
-* ``monotonic`` -- provably monotone FFN (:mod:`mono_s2s.models.monotone`).
+* ``monotonic`` -- provably monotone FFN (:mod:`mono_s2s.models.monotone`); its
+  definition has versions, recorded as ``ffn_version`` in ``config.json``.
+* ``monotonic_cmnn`` -- provably monotone FFN with convex, concave and saturated
+  hidden units (:mod:`mono_s2s.models.cmnn`, after Runje & Shankaranarayana 2023).
 * ``init_only`` -- control: the monotone FFN's start without its constraint
   (:class:`~mono_s2s.models.controls.InitOnlyGatedFFN`).
 * ``attention_only`` -- control: no FFN sublayers
@@ -33,7 +36,7 @@ from mono_s2s.config import VARIANTS
 from mono_s2s.errors import UserError
 from mono_s2s.models.controls import InitOnlyFFN, InitOnlyGatedFFN
 from mono_s2s.models.monotone import PositiveLinear
-from mono_s2s.models.variants import build_ffn, ffn_variant
+from mono_s2s.models.variants import FFN_VARIANTS, build_ffn, ffn_variant
 
 # Modules whose parameters never get weight decay, whatever their shape (see ``parameter_groups``).
 _NO_DECAY_MODULES = (PositiveLinear, InitOnlyGatedFFN, InitOnlyFFN)
@@ -120,6 +123,7 @@ def t5_config(model_cfg, vocab_size: int, variant: str, pad_id: int = 0, eos_id:
         eos_token_id=eos_id,
         decoder_start_token_id=pad_id,
         ffn_variant=variant,
+        ffn_version=FFN_VARIANTS[variant].version,
     )
 
 
@@ -149,7 +153,13 @@ def _from_pretrained(model_cfg, variant: str) -> MonoS2SForConditionalGeneration
         cause = " ".join(str(e).split())[:200]
         raise UserError(f"could not load pretrained model '{model_cfg.pretrained}': {cause}") from None
     config = base.config
+    if config.is_gated_act and not FFN_VARIANTS[variant].converts_gated:
+        raise UserError(f"model.variants: {variant} cannot start from a pretrained gated T5 FFN "
+                        f"('{config.feed_forward_proj}' in {model_cfg.pretrained}): it has no counterpart of its "
+                        "hidden layer there; train it from scratch (model.pretrained: null) or from a non-gated T5 "
+                        "such as t5-small")
     config.ffn_variant = variant
+    config.ffn_version = FFN_VARIANTS[variant].version  # the current definition, whatever the checkpoint says
     config.dropout_rate = model_cfg.dropout
     model = MonoS2SForConditionalGeneration(config)
     missing, unexpected = model.load_state_dict(base.state_dict(), strict=False)
