@@ -233,7 +233,7 @@ def test_a_matched_arm_asked_for_without_its_pair_is_refused(tmp_path, capsys, v
     code, err = _cli(tmp_path, capsys, verb, "model.variants=baseline,attention_only", "train.matched=true")
     assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err
     assert err.startswith("mono-s2s: error: invalid config value for 'train.matched': true needs baseline and a "
-                          "monotone variant (monotonic) in model.variants, got baseline, attention_only"), err
+                          "monotone variant (monotonic, monotonic_cmnn) in model.variants, got baseline, attention_only"), err
     assert _nothing_trained(tmp_path / "out")
     # Left null, the same variants simply have no matched arm.
     assert matched.pair(build_config("tiny", overrides=["model.variants=baseline,attention_only"])) is None
