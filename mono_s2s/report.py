@@ -25,6 +25,7 @@ import pandas as pd
 
 from mono_s2s import analysis, tracking
 from mono_s2s.checkpoint import write_text_atomically
+from mono_s2s.config import MONOTONE_VARIANTS, VARIANT_SLUGS
 from mono_s2s.errors import UserError
 from mono_s2s.matched import comparison
 from mono_s2s.results import RESULTS_FILE, load_results
@@ -59,6 +60,9 @@ class Report:
     equal_quality: pd.DataFrame | None = None  # columns as ``table``, for ``matched["comparison"]``
     equal_quality_clean: pd.DataFrame | None = None  # clean parity of the same two arms
     figure: Path | None = None
+    # Every further monotone arm (e.g. mono_cmnn) against each control present, as ``controls`` for the headline
+    # one: {monotone slug: {control slug: table}}. Its equal-budget comparison with the baseline is in ``others``.
+    more_controls: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)
 
 
 CONTROL_ARMS = ("init_only", "attention_only")  # what each rules out: PROTOCOL.md "Arms"
@@ -89,6 +93,11 @@ def analyse(results: dict, n_boot: int = 2000, seed: int = 0, n_seeds: int = 1) 
     controls = ({c: analysis.attack_table(frame, c, b, n_boot=n_boot, seed=seed) for c in CONTROL_ARMS if c in slugs}
                 if b == "mono" else {})
     findings += [_control_finding(b, c, t) for c, t in controls.items()]
+    monotone = [VARIANT_SLUGS[v] for v in MONOTONE_VARIANTS if VARIANT_SLUGS[v] in slugs and VARIANT_SLUGS[v] != b]
+    more_controls = {m: {c: analysis.attack_table(frame, c, m, n_boot=n_boot, seed=seed) for c in CONTROL_ARMS
+                         if c in slugs} for m in monotone}
+    more_controls = {m: tables for m, tables in more_controls.items() if tables}
+    findings += [_control_finding(m, c, t) for m, tables in more_controls.items() for c, t in tables.items()]
     matched, equal, equal_clean = results.get("matched"), None, None
     if matched and matched.get("slug") in slugs:
         ea, eb = comparison(matched)
@@ -97,7 +106,8 @@ def analyse(results: dict, n_boot: int = 2000, seed: int = 0, n_seeds: int = 1) 
             equal_clean = analysis.clean_parity({s: clean[s] for s in (ea, eb)}, ea, eb, n_boot=n_boot, seed=seed)
         # PROTOCOL.md, "What the headline says": lead with the equal-quality comparison.
         findings = _matched_findings(matched, ea, eb, equal, equal_clean) + findings
-    return Report(a, b, frame, table, overall, parity, findings, others, controls, matched, equal, equal_clean)
+    return Report(a, b, frame, table, overall, parity, findings, others, controls, matched, equal, equal_clean,
+                  more_controls=more_controls)
 
 
 def _matched_findings(m: dict, a: str, b: str, table: pd.DataFrame, clean: pd.DataFrame | None) -> list[str]:
@@ -160,8 +170,9 @@ def statistics_section(report: Report) -> dict[str, Any]:
     section = {attack: _jsonable(row.to_dict()) for attack, row in report.table.iterrows()}
     for slug, table in report.others.items():
         section[f"vs_{slug}"] = {attack: _jsonable(row.to_dict()) for attack, row in table.iterrows()}
-    for control, table in report.controls.items():
-        section[f"{report.b}_vs_{control}"] = {attack: _jsonable(row.to_dict()) for attack, row in table.iterrows()}
+    for monotone, tables in ((report.b, report.controls), *report.more_controls.items()):
+        for control, table in tables.items():
+            section[f"{monotone}_vs_{control}"] = {attack: _jsonable(row.to_dict()) for attack, row in table.iterrows()}
     if report.equal_quality is not None:
         section["equal_quality"] = {attack: _jsonable(row.to_dict()) for attack, row in report.equal_quality.iterrows()}
     if report.equal_quality_clean is not None:
@@ -265,11 +276,12 @@ def print_report(report: Report) -> None:
         print("\nRobustness (absolute degradation = attacked - clean NLL, nats; paired by sample; "
               "diff = nonmono - mono)")
         print(report.table[list(cols)].rename(columns=cols).to_string())
-        for control, table in report.controls.items():
-            ccols = {"n": "n", f"{control}_mean": f"{control} ΔNLL", f"{b}_mean": f"{b} ΔNLL", "diff_mean": "diff",
+        for m, control, table in [(b, c, t) for c, t in report.controls.items()] + [
+                (m, c, t) for m, tables in report.more_controls.items() for c, t in tables.items()]:
+            ccols = {"n": "n", f"{control}_mean": f"{control} ΔNLL", f"{m}_mean": f"{m} ΔNLL", "diff_mean": "diff",
                      "diff_ci_low": "ci low", "diff_ci_high": "ci high", "wilcoxon_p": "wilcoxon p",
                      "holm_p": "holm p", "significance": "", "cohens_dz": "d_z"}
-            print(f"\nControl: {b} vs {control} (paired by sample; diff = {control} - {b})")
+            print(f"\nControl: {m} vs {control} (paired by sample; diff = {control} - {m})")
             print(table[list(ccols)].rename(columns=ccols).to_string())
         if report.equal_quality is not None and not report.equal_quality.empty:
             ea, eb = comparison(report.matched)

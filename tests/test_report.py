@@ -247,3 +247,25 @@ def test_the_monotone_arm_is_compared_with_each_control_arm_present(tmp_path, ca
     assert set(saved["mono_vs_init_only"]) == set(ATTACKS) and "vs_init_only" in saved  # baseline vs it too
     two_arms = report.analyse(_results(), n_boot=50)
     assert two_arms.controls == {} and not any("control" in line for line in two_arms.findings)
+
+
+def test_every_monotone_arm_is_compared_with_each_control(tmp_path, capsys):
+    # Issue 11, "N arms": mono_cmnn gets the same control comparisons as mono, and its own findings.
+    results = _results()
+    results["models"] = ["nonmono", "mono", "mono_cmnn", "attention_only"]
+    for attack, per_model in results["attacks"].items():
+        for slug, shift in (("mono_cmnn", -0.03), ("attention_only", 0.07)):
+            per_model[slug] = [{**r, "model": slug, "attacked_nll": r["attacked_nll"] + shift,
+                                "abs_degradation": r["abs_degradation"] + shift} for r in per_model["mono"]]
+    _write(tmp_path, results)
+    rep = report.build(tmp_path, n_boot=100)
+    assert set(rep.controls) == {"attention_only"} and set(rep.more_controls) == {"mono_cmnn"}
+    table = rep.more_controls["mono_cmnn"]["attention_only"]
+    for attack in ATTACKS:
+        cmnn = [r["abs_degradation"] for r in results["attacks"][attack]["mono_cmnn"]]
+        none = [r["abs_degradation"] for r in results["attacks"][attack]["attention_only"]]
+        assert table.loc[attack, "diff_mean"] == pytest.approx(np.mean(none) - np.mean(cmnn))
+    assert any(line.startswith("Against the control attention_only: mono_cmnn degrades less") for line in rep.findings)
+    assert "Control: mono_cmnn vs attention_only" in capsys.readouterr().out
+    saved = load_results(tmp_path / "results" / RESULTS_FILE)["statistics"]
+    assert set(saved["mono_cmnn_vs_attention_only"]) == set(ATTACKS) and "vs_mono_cmnn" in saved
