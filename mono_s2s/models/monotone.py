@@ -57,7 +57,8 @@ What the fix did not do: make the FFN useful. Clean quality on the tiny preset (
 epochs, 200 test examples; val NLL / ROUGE-L / fact recall): at lr 5e-3 version 1
 2.233 / 0.526 / 0.152, version 2 2.253 / 0.524 / 0.158, ``attention_only`` (no FFN)
 2.272 / 0.517 / 0.143, baseline 1.165 / 0.670 / 0.173; at lr 1e-2 version 1
-1.613 / 0.617 / 0.207, version 2 1.614 / 0.586 / 0.189, baseline 0.831 / 0.740 / 0.343.
+1.613 / 0.617 / 0.207, version 2 1.614 / 0.586 / 0.189, ``attention_only``
+1.561 / 0.662 / 0.331 (better than either), baseline 0.831 / 0.740 / 0.343.
 Zeroing every monotone FFN's output raises val NLL by 0.23-0.29 nats (the baseline's:
 6.5). What limits it is not the pace but the constraint's shape: a dense non-negative
 matrix is dominated by its mean (rank-1, the common mode: top-3 output variance share
