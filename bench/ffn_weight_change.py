@@ -15,7 +15,7 @@ warmup is the one real runs see). ``NAME@V`` measures version V of a variant's
 definition (``monotonic@1``: the one before the parametrisation fix; see
 ``mono_s2s/models/monotone.py``). Prints a table; asserts nothing about time.
 
-    python bench/ffn_weight_change.py [--variants baseline monotonic@1 monotonic] [--steps 300] [--set KEY=VALUE ...]
+    python bench/ffn_weight_change.py [--variants baseline monotonic@1 monotonic monotonic_cmnn] [--steps 300] [--set KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def windows(steps: int) -> list[tuple[int, int]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", nargs="+", default=["baseline", "monotonic"])
+    parser.add_argument("--variants", nargs="+", default=["baseline", "monotonic@1", "monotonic"])
     parser.add_argument("--preset", default="tiny")
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")

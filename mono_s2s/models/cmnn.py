@@ -49,6 +49,13 @@ gated T5 cannot be converted for the same reason (``t5.py`` says so in one line)
 On a pretrained non-gated T5 (``t5-small``: ``wi``, ``wo``, ReLU) the hidden layer
 keeps ``d_ff`` units and starts from the pretrained weights' magnitudes, as
 ``monotonic`` does.
+
+Measured (tiny preset, 6 epochs, 200 test examples; val NLL / ROUGE-L / fact recall):
+lr 5e-3 2.230 / 0.541 / 0.166, lr 1e-2 1.632 / 0.605 / 0.192 -- as ``monotonic``
+within the confidence intervals, far from the baseline (1.165 / 0.670 / 0.173 and
+0.831 / 0.740 / 0.343), and at lr 1e-2 behind ``attention_only`` (1.561 / 0.662 / 0.331). Started sparse (1/8 or 1/16 of the weights, full-scale down
+projection) it trained worse (2.35, 2.54): its FFN was more active (output/residual
+0.23-0.44 vs 0.10-0.13) and that hurt.
 """
 
 from __future__ import annotations
