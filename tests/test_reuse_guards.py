@@ -102,3 +102,21 @@ def test_attack_records_made_without_wordnet_are_not_mixed_with_wordnet_ones(tmp
         _same_attack_settings(build_config("tiny"), tmp_path)
     _same_attack_settings(build_config("tiny", overrides=["attacks.ood_wordnet=false"]), tmp_path)  # as it was
 
+
+
+def test_a_checkpoint_of_an_older_ffn_definition_is_not_resumed_into_the_new_one(tmp_path):
+    # monotonic version 1 (softplus) and 2 (alpha |V|) share parameter names: resuming one as the other would load
+    # its weights under another map from V to W without a word.
+    import json
+
+    from mono_s2s.models.variants import FFN_VARIANTS
+
+    latest = tmp_path / "checkpoints" / "mono" / "latest"
+    latest.mkdir(parents=True)
+    save_yaml(build_config("tiny"), latest / CONFIG_FILE)
+    now = FFN_VARIANTS["monotonic"].version
+    (latest / "config.json").write_text(json.dumps({"ffn_variant": "monotonic", "ffn_version": now}))
+    check_reusable(latest, build_config("tiny"), "monotonic", 42)
+    (latest / "config.json").write_text(json.dumps({"ffn_variant": "monotonic"}))  # before versions: version 1
+    with pytest.raises(UserError, match=rf"trained with ffn_version=1, not {now}.*another --out"):
+        check_reusable(latest, build_config("tiny"), "monotonic", 42)
