@@ -72,6 +72,51 @@ def one_torch_thread():
 
 
 @pytest.fixture
+def mono(capsys):
+    """``mono(*args)``: the CLI in this process; ``.returncode``, ``.stdout``, ``.stderr`` as a subprocess has them."""
+    import types
+
+    from mono_s2s.cli import main
+
+    def run(*args: str) -> types.SimpleNamespace:
+        capsys.readouterr()  # only this call's output
+        try:
+            code = main(list(args))
+        except SystemExit as e:  # argparse's own usage errors
+            code = e.code
+        captured = capsys.readouterr()
+        return types.SimpleNamespace(returncode=code, stdout=captured.out, stderr=captured.err)
+
+    return run
+
+
+@pytest.fixture
+def trained_briefly(tmp_path):
+    """``trained_briefly(variant)``: one epoch (four steps) of the real Trainer on a 32-dialogue corpus, d_model 16,
+    under ``tmp_path``; returns ``(weights at initialisation, TrainResult, the best checkpoint loaded)``."""
+    from mono_s2s.checkpoint import load_checkpoint
+    from mono_s2s.config import VARIANT_SLUGS, build_config
+    from mono_s2s.data.synthetic import generate_corpus
+    from mono_s2s.models import build_model
+    from mono_s2s.tokenizer import train_tokenizer
+    from mono_s2s.train import Trainer
+
+    def train(variant: str):
+        cfg = build_config("tiny", overrides=["model.d_model=16", "model.d_ff=32", "model.n_heads=2",
+                                              "model.n_encoder_layers=1", "model.n_decoder_layers=1",
+                                              "data.max_source_tokens=48", "data.max_summary_tokens=16",
+                                              "train.batch_size=8", "train.eval_batch_size=16", "train.epochs=1"])
+        corpus = generate_corpus(0, 32, 8, 4)
+        tokenizer = train_tokenizer(corpus["train"], 150)
+        start = build_model(cfg.model, variant, tokenizer, seed=cfg.train.seed).state_dict()
+        result = Trainer(cfg, variant, corpus, tokenizer, tmp_path, progress=False).fit()
+        trained, _, _ = load_checkpoint(tmp_path / "checkpoints" / VARIANT_SLUGS[variant] / "best")
+        return start, result, trained
+
+    return train
+
+
+@pytest.fixture
 def tiny_model_cfg() -> ModelConfig:
     return ModelConfig(d_model=32, d_ff=64, n_heads=4, n_encoder_layers=2, n_decoder_layers=2, vocab_size=100)
 

@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -21,23 +20,6 @@ import pytest
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def mono(capsys):
-    """``mono(*args)``: the CLI in this process; ``.returncode``, ``.stdout``, ``.stderr`` as a subprocess has them."""
-    from mono_s2s.cli import main
-
-    def run(*args: str) -> types.SimpleNamespace:
-        capsys.readouterr()  # only this call's output
-        try:
-            code = main(list(args))
-        except SystemExit as e:  # argparse's own usage errors
-            code = e.code
-        captured = capsys.readouterr()
-        return types.SimpleNamespace(returncode=code, stdout=captured.out, stderr=captured.err)
-
-    return run
 
 
 def _files(folder: Path) -> list[Path]:

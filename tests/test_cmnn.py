@@ -210,22 +210,9 @@ def test_saves_loads_and_mono_s2s_check_supports_it(tmp_path, capsys):
     assert not reports[0].monotone and reports[0].violating_pairs > 0 and all(r.monotone for r in reports[1:])
 
 
-def test_trains_with_the_trainer(tmp_path):
-    from mono_s2s.checkpoint import load_checkpoint
-    from mono_s2s.data.synthetic import generate_corpus
-    from mono_s2s.tokenizer import train_tokenizer
-    from mono_s2s.train import Trainer
-
-    cfg = build_config("tiny", overrides=["model.d_model=16", "model.d_ff=32", "model.n_heads=2",
-                                          "model.n_encoder_layers=1", "model.n_decoder_layers=1",
-                                          "data.max_source_tokens=48", "data.max_summary_tokens=16",
-                                          "train.batch_size=8", "train.eval_batch_size=16", "train.epochs=1"])
-    corpus = generate_corpus(0, 32, 8, 4)
-    tokenizer = train_tokenizer(corpus["train"], 150)
-    start = build_model(cfg.model, VARIANT, tokenizer, seed=cfg.train.seed).state_dict()
-    result = Trainer(cfg, VARIANT, corpus, tokenizer, tmp_path, progress=False).fit()
+def test_trains_with_the_trainer(trained_briefly):
+    start, result, trained = trained_briefly(VARIANT)
     assert result.epochs_trained == 1 and torch.isfinite(torch.tensor(result.best_val_loss))
-    trained, _, _ = load_checkpoint(tmp_path / "checkpoints" / "mono_cmnn" / "best")
     assert trained.ffn_variant == VARIANT
     assert not torch.equal(trained.ffns()[0].wi.raw_weight, start["encoder.block.0.layer.1.DenseReluDense.wi.raw_weight"])
     assert all(r.monotone for r in check_model(trained))

@@ -201,23 +201,10 @@ def test_attention_only_saves_loads_and_generates(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("variant", ["attention_only", "init_only"])
-def test_controls_train_with_the_trainer(tmp_path, variant):
+def test_controls_train_with_the_trainer(trained_briefly, variant):
     """A few optimizer steps of the real training loop; the best checkpoint loads as the same variant."""
-    from mono_s2s.checkpoint import load_checkpoint
-    from mono_s2s.data.synthetic import generate_corpus
-    from mono_s2s.tokenizer import train_tokenizer
-    from mono_s2s.train import Trainer
-
-    cfg = build_config("tiny", overrides=["model.d_model=16", "model.d_ff=32", "model.n_heads=2",
-                                          "model.n_encoder_layers=1", "model.n_decoder_layers=1",
-                                          "data.max_source_tokens=48", "data.max_summary_tokens=16",
-                                          "train.batch_size=8", "train.eval_batch_size=16", "train.epochs=1"])
-    corpus = generate_corpus(0, 32, 8, 4)
-    tokenizer = train_tokenizer(corpus["train"], 150)
-    start = build_model(cfg.model, variant, tokenizer, seed=cfg.train.seed).state_dict()
-    result = Trainer(cfg, variant, corpus, tokenizer, tmp_path, progress=False).fit()
+    start, result, trained = trained_briefly(variant)
     assert result.epochs_trained == 1 and torch.isfinite(torch.tensor(result.best_val_loss))
-    trained, _, _ = load_checkpoint(tmp_path / "checkpoints" / VARIANT_SLUGS[variant] / "best")
     assert trained.ffn_variant == variant
     assert any(not torch.equal(v, start[k]) for k, v in trained.state_dict().items())  # the steps moved weights
 

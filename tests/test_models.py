@@ -290,7 +290,6 @@ def test_both_versions_start_from_the_same_weights_and_differ_in_how_a_step_move
 
 
 def test_an_unknown_version_is_a_one_line_error(tmp_path, tiny_model_cfg, fake_tokenizer):
-    from mono_s2s.cli import main
 
     model = build_model(tiny_model_cfg, "monotonic", fake_tokenizer, seed=0)
     model.save_pretrained(tmp_path)

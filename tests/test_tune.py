@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import types
 
 import pytest
 
@@ -19,23 +18,6 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 TINY = ["model.d_model=16", "model.d_ff=32", "model.n_heads=2", "model.vocab_size=150", "train.batch_size=16",
         "train.eval_batch_size=8", "train.num_beams=1", "train.save_every_steps=1", "data.n_train=32",
         "data.n_validation=8", "data.n_test=4", "data.max_source_tokens=64", "data.max_summary_tokens=16"]
-
-
-@pytest.fixture
-def mono(capsys):
-    """``mono(*args)``: the CLI in this process, with ``.returncode``, ``.stdout`` and ``.stderr``."""
-    from mono_s2s.cli import main
-
-    def run(*args: str) -> types.SimpleNamespace:
-        capsys.readouterr()
-        try:
-            code = main(list(args))
-        except SystemExit as e:  # argparse's own usage errors
-            code = e.code
-        captured = capsys.readouterr()
-        return types.SimpleNamespace(returncode=code, stdout=captured.out, stderr=captured.err)
-
-    return run
 
 
 # -- the per-variant learning rate in training --------------------------------------------------------------------
