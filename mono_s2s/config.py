@@ -332,6 +332,10 @@ SEED_REGULARISERS: dict[str, Any] = {"label_smoothing": 0.1, "tf_start": 0.98, "
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     # CPU, minutes: a pair of small models on the embedded corpus (the measurements above).
     "tiny": {},
+    # The tiny preset with every arm of PROTOCOL.md: both monotone variants and both control arms (init_only,
+    # attention_only) beside the baseline. Not the default: each extra arm adds about 5 minutes on 2 CPU cores
+    # (measured 2026-12-02: 211-617 s each), well past the default's 10-minute budget.
+    "controls": {"model": {"variants": ("baseline", "monotonic", "monotonic_cmnn", "init_only", "attention_only")}},
     # CPU, about an hour: big enough that the comparison is worth reading.
     "small": {
         "model": {"d_model": 192, "d_ff": 768, "n_heads": 4, "n_encoder_layers": 3, "n_decoder_layers": 3,
