@@ -187,6 +187,19 @@ def _redrawn_tiny_t5(tokenizer, vocab_size: int, std: float, matrices_only: bool
     return model.eval()
 
 
+# Tiny models and the smallest attack searches, two samples per attack: a whole run in seconds, as `--set` values
+# on top of the tiny preset (tests that run the attack phase or the CLI on untrained or barely trained models).
+SMALLEST_RUN_SETS = (
+    "model.d_model=16", "model.d_ff=32", "model.n_heads=2", "model.n_encoder_layers=1", "model.n_decoder_layers=1",
+    "model.vocab_size=100", "data.n_train=40", "data.n_validation=8", "data.n_test=8", "train.num_beams=1",
+    "attacks.hotflip_samples=2", "attacks.hotflip_iters=1", "attacks.hotflip_trigger_len=1", "attacks.hotflip_topk=2",
+    "attacks.universal_train_samples=2", "attacks.universal_eval_samples=2", "attacks.universal_epochs=1",
+    "attacks.universal_trigger_len=1", "attacks.universal_topk=2", "attacks.universal_beam=1",
+    "attacks.nes_samples=2", "attacks.nes_population=2", "attacks.nes_generations=1", "attacks.nes_trigger_len=1",
+    "attacks.injection_samples=2", "attacks.ood_samples=2",
+)
+
+
 # -- one tiny experiment per session ----------------------------------------------------------------------------
 
 # The settings of the shared experiment, as `--set` values on top of the tiny preset. Every test that reads

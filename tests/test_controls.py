@@ -18,6 +18,8 @@ import torch
 from transformers import T5Config
 from transformers.models.t5.modeling_t5 import T5DenseGatedActDense, T5LayerFF
 
+from conftest import SMALLEST_RUN_SETS
+
 from mono_s2s.cli import main
 from mono_s2s.config import VARIANT_SLUGS, VARIANTS, build_config
 from mono_s2s.models import (InitOnlyFFN, InitOnlyGatedFFN, MonoS2SForConditionalGeneration, MonotonicFFN,
@@ -262,16 +264,7 @@ def test_controls_are_selectable_by_name():
 
 # --- four arms end to end (untrained: the attack phase, transfer, results, report, figure) ----------------------
 
-SETS = (
-    "model.variants=baseline,monotonic,init_only,attention_only",
-    "model.d_model=16", "model.d_ff=32", "model.n_heads=2", "model.n_encoder_layers=1", "model.n_decoder_layers=1",
-    "model.vocab_size=100", "data.n_train=40", "data.n_validation=8", "data.n_test=8", "train.num_beams=1",
-    "attacks.hotflip_samples=2", "attacks.hotflip_iters=1", "attacks.hotflip_trigger_len=1", "attacks.hotflip_topk=2",
-    "attacks.universal_train_samples=2", "attacks.universal_eval_samples=2", "attacks.universal_epochs=1",
-    "attacks.universal_trigger_len=1", "attacks.universal_topk=2", "attacks.universal_beam=1",
-    "attacks.nes_samples=2", "attacks.nes_population=2", "attacks.nes_generations=1", "attacks.nes_trigger_len=1",
-    "attacks.injection_samples=2", "attacks.ood_samples=2",
-)
+SETS = ("model.variants=baseline,monotonic,init_only,attention_only", *SMALLEST_RUN_SETS)
 
 
 def test_four_arms_go_through_the_attack_phase_and_the_report(tmp_path, untrained_checkpoints):
