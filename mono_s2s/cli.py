@@ -110,8 +110,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if cfg.seeds == 1:
         _show(*run_experiment(cfg, prepared, out))
     else:
-        _, table = run_seeds(cfg, prepared, out)
-        print_seed_table(table)
+        _, tables = run_seeds(cfg, prepared, out)
+        print_seed_table(tables)
     return 0
 
 

@@ -354,7 +354,8 @@ def run_experiment(cfg: ExperimentConfig, prepared: Prepared, out: Path, progres
 
 
 def run_seeds(cfg: ExperimentConfig, prepared: Prepared, out: Path, progress: bool = True):
-    """``--seeds N``: N independent experiments, then the table across seeds; returns ``(reports, table)``.
+    """``--seeds N``: N independent experiments, then the tables across seeds; returns ``(reports, tables)``,
+    ``tables`` as :func:`mono_s2s.report.aggregate_seeds` returns them (one per comparison, equal quality first).
 
     Seed k trains with ``train.seed + k`` (initialisation and data order) in
     ``out/seed_k``. The corpus, tokenizer and attacked samples are shared, so the

@@ -10,7 +10,8 @@ tables, the figure and the run summary. :func:`build` does the same from a
 saved results file (``mono-s2s report``).
 
 Several seeds (``out/seed_*``): each seed is reported on its own, then
-``out/results/seeds_summary.csv`` aggregates them with the seed as the unit.
+:func:`aggregate_seeds` takes every comparison of the seeds (equal quality, equal
+budget, each control) across them with the seed as the unit.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ FINDINGS = "key_findings.txt"
 SEEDS_CSV = "seeds_summary.csv"
 SEEDS_FINDINGS = "seeds_key_findings.txt"
 SEEDS_JSON = "seeds_results.json"
+SEEDS_COMPARISONS_CSV = "seeds_comparisons.csv"
+# Names of the two comparisons every experiment with a matched arm has (report.comparisons names the rest).
+EQUAL_QUALITY, EQUAL_BUDGET = "equal_quality", "equal_budget"
 
 
 @dataclass
@@ -308,32 +312,112 @@ def seed_dirs(out: Path) -> list[Path]:
     return sorted(dirs, key=lambda d: int(d.name.split("_", 1)[1]) if d.name.split("_", 1)[1].isdigit() else 0)
 
 
-def aggregate_seeds(out: Path, reports: list[Report]) -> pd.DataFrame:
-    """seeds_summary.csv and seeds_results.json across the per-seed reports (the seed is the unit)."""
-    tables = [r.table for r in reports if not r.table.empty]
+def comparisons(report: Report) -> dict[str, tuple[str, str, pd.DataFrame]]:
+    """Every paired comparison of one experiment, ``{name: (a, b, table)}`` with diff = a - b (positive: b
+    degrades less): the equal-quality one first when there is a matched arm (PROTOCOL.md, "What the headline
+    says"), then the equal-budget headline, the baseline against each further arm, and each monotone arm
+    against each control."""
+    found: dict[str, tuple[str, str, pd.DataFrame]] = {}
+    if report.matched and report.equal_quality is not None:
+        found[EQUAL_QUALITY] = (*comparison(report.matched), report.equal_quality)
+    if report.b is not None and not report.table.empty:
+        found[EQUAL_BUDGET] = (report.a, report.b, report.table)
+    for slug, table in report.others.items():
+        found[f"{report.a}_vs_{slug}"] = (report.a, slug, table)
+    for monotone, tables in ((report.b, report.controls), *report.more_controls.items()):
+        for control, table in tables.items():
+            found[f"{monotone}_vs_{control}"] = (control, monotone, table)
+    return found
+
+
+
+def _label(name: str, a: str, b: str) -> str:
+    kind = {EQUAL_QUALITY: "equal quality", EQUAL_BUDGET: "equal budget"}.get(name)
+    return (f"{kind}: " if kind else "") + f"{a} vs {b}"
+
+
+def aggregate_seeds(out: Path, reports: list[Report]) -> dict[str, pd.DataFrame]:
+    """The across-seed table of every comparison the seeds have (:func:`comparisons`; the seed is the unit),
+    written to seeds_summary.csv (the equal-budget headline, as before N arms), seeds_comparisons.csv (every
+    comparison, one row per comparison and attack), seeds_results.json and seeds_key_findings.txt.
+
+    Returns ``{name: analysis.seed_table}`` in :func:`comparisons`' order; each table's ``attrs`` hold its
+    ``comparison`` (a, b) and a ``label``. A comparison missing from some seeds (a matched arm that one seed
+    did not build) is aggregated over the seeds that have it: its ``n_seeds`` says how many.
+    """
+    per_seed = [comparisons(r) for r in reports]
+    names = list(dict.fromkeys(name for found in per_seed for name in found))
+    tables: dict[str, pd.DataFrame] = {}
+    for name in names:
+        entries = [found[name] for found in per_seed if name in found and not found[name][2].empty]
+        if not entries:
+            continue
+        a, b = entries[0][0], entries[0][1]
+        table = analysis.seed_table([t for _, _, t in entries], a, b)
+        table.attrs["label"] = _label(name, a, b)
+        tables[name] = table
     if not tables:
         raise UserError(f"{out}: no seed has a comparison to aggregate")
-    a, b = reports[0].a, reports[0].b
-    table = analysis.seed_table(tables, a, b)
-    findings = analysis.seed_findings(table)
+    findings = seed_findings_all(tables)
     results_dir = Path(out) / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomically(results_dir / SEEDS_CSV, table.to_csv(index_label="attack"))
+    headline = tables.get(EQUAL_BUDGET, next(iter(tables.values())))
+    write_text_atomically(results_dir / SEEDS_CSV, headline.to_csv(index_label="attack"))
+    long = pd.concat([t.assign(comparison=name, a=t.attrs["comparison"][0], b=t.attrs["comparison"][1])
+                      .rename(columns={f"{t.attrs['comparison'][0]}_mean": "a_mean",
+                                       f"{t.attrs['comparison'][1]}_mean": "b_mean"})
+                      for name, t in tables.items()])
+    front = ["comparison", "a", "b"]
+    long = long[front + [c for c in long.columns if c not in front]]
+    write_text_atomically(results_dir / SEEDS_COMPARISONS_CSV, long.to_csv(index_label="attack"))
     write_text_atomically(results_dir / SEEDS_FINDINGS, "".join(f"- {line}\n" for line in findings))
+    a, b = headline.attrs["comparison"]
     write_text_atomically(results_dir / SEEDS_JSON, json.dumps(_jsonable({
-        "seeds": len(reports), "comparison": [a, b], "per_attack": table.to_dict(orient="index"),
+        "seeds": len(reports), "comparison": [a, b], "per_attack": headline.to_dict(orient="index"),
+        "comparisons": {name: {"a": t.attrs["comparison"][0], "b": t.attrs["comparison"][1],
+                               "label": t.attrs["label"], "per_attack": t.to_dict(orient="index")}
+                        for name, t in tables.items()},
         "per_seed_overall": [r.overall for r in reports], "key_findings": findings}), indent=1))
-    return table
+    return tables
 
 
-def print_seed_table(table: pd.DataFrame) -> None:
+def seed_findings_all(tables: dict[str, pd.DataFrame]) -> list[str]:
+    """The across-seed findings of every comparison: the equal-quality and equal-budget ones attack by attack
+    (:func:`analysis.seed_findings`, the one on the number of seeds said once, at the end), every other
+    comparison in one sentence."""
+    lines, caveat = [], []
+    for name, table in tables.items():
+        a, b = table.attrs["comparison"]
+        found = analysis.seed_findings(table)
+        caveat = [line for line in found if line.startswith(("Only", "One seed"))] or caveat
+        found = [line for line in found if line not in caveat]
+        if name in (EQUAL_QUALITY, EQUAL_BUDGET):
+            label = table.attrs["label"]
+            lines += [f"{label[0].upper()}{label[1:]} -- {line}" for line in found]
+        elif not table.empty:
+            b_all = [atk for atk, row in table.iterrows() if row["per_seed_diff"] and min(row["per_seed_diff"]) > 0]
+            a_all = [atk for atk, row in table.iterrows() if row["per_seed_diff"] and max(row["per_seed_diff"]) < 0]
+            rest = len(table) - len(a_all) - len(b_all)
+            lines.append(f"{table.attrs['label']}: {b} degrades less in every seed in {len(b_all)} of {len(table)} "
+                         f"attacks{_named(b_all)}, {a} in {len(a_all)}{_named(a_all)}; the direction changes between "
+                         f"seeds in {rest}.")
+    return lines + caveat
+
+
+def _named(attacks: list[str]) -> str:
+    return f" ({', '.join(attacks)})" if attacks else ""
+
+
+def print_seed_table(tables: dict[str, pd.DataFrame]) -> None:
+    """Every across-seed table (:func:`aggregate_seeds`), then the findings."""
     with pd.option_context("display.width", 200, "display.max_columns", 30, "display.float_format",
                            "{:.3g}".format):
-        print(f"\nAcross {int(table['n_seeds'].max())} seeds (unit: independently trained model pair; "
-              "diff = mean paired difference per seed; t-interval over seeds)")
-        print(table.to_string())
+        for table in tables.values():
+            print(f"\nAcross {int(table['n_seeds'].max())} seeds, {table.attrs['label']} (unit: independently "
+                  "trained model pair; diff = mean paired difference per seed; t-interval over seeds)")
+            print(table.to_string())
     print("Key findings across seeds")
-    for line in analysis.seed_findings(table):
+    for line in seed_findings_all(tables):
         print(f"- {line}")
 
 

@@ -22,6 +22,7 @@ import json
 import subprocess
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -336,9 +337,9 @@ def test_a_finished_folder_reuses_the_matched_arm(tiny_experiment, tmp_path, cap
 N = 12
 
 
-def _results(source: str = "nonmono", gap: float = 0.01) -> dict:
+def _results(source: str = "nonmono", gap: float = 0.01, seed: int = 0) -> dict:
     """A results file with the pair and the matched arm attacked on the same N samples (no models)."""
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     slug = f"{source}_matched"
     attacks = {}
     for attack in ATTACKS:
@@ -394,6 +395,37 @@ def test_the_report_compares_the_monotone_arm_with_the_matched_one_paired_by_sam
     assert saved["key_findings"][0] == rep.findings[0]
     # The headline pair is unchanged by the third arm.
     assert (rep.a, rep.b) == ("nonmono", "mono") and "nonmono_mean" in rep.table
+
+
+def test_seeds_aggregate_every_comparison_with_equal_quality_first(tmp_path, capsys, no_figure):
+    # --seeds N with the matched arm: the across-seed tables cover every comparison, not the headline alone.
+    for k in range(3):
+        (tmp_path / f"seed_{k}" / "results").mkdir(parents=True)
+        (tmp_path / f"seed_{k}" / "results" / RESULTS_FILE).write_text(json.dumps(_results(seed=k)))
+    reports = report.build_all(tmp_path, n_boot=50)
+    saved = json.loads((tmp_path / "results" / report.SEEDS_JSON).read_text())
+    assert list(saved["comparisons"]) == ["equal_quality", "equal_budget", "nonmono_vs_nonmono_matched"]
+    equal = saved["comparisons"]["equal_quality"]
+    assert (equal["a"], equal["b"]) == ("nonmono_matched", "mono")
+    for attack in ATTACKS:
+        per_seed = [r.equal_quality.loc[attack, "diff_mean"] for r in reports]  # the seed is the unit
+        assert equal["per_attack"][attack]["n_seeds"] == 3
+        assert equal["per_attack"][attack]["diff_mean"] == pytest.approx(np.mean(per_seed))
+        assert equal["per_attack"][attack]["ttest_p"] == pytest.approx(sps.ttest_1samp(per_seed, 0.0).pvalue)
+    assert saved["per_attack"] == saved["comparisons"]["equal_budget"]["per_attack"]  # seeds_summary's headline
+    long = pd.read_csv(tmp_path / "results" / report.SEEDS_COMPARISONS_CSV)
+    assert len(long) == 3 * len(ATTACKS) and {"a_mean", "b_mean"} <= set(long.columns)
+    row = long[(long["comparison"] == "equal_quality") & (long["attack"] == "nes")].iloc[0]
+    assert row["diff_mean"] == pytest.approx(equal["per_attack"]["nes"]["diff_mean"])
+    findings = (tmp_path / "results" / report.SEEDS_FINDINGS).read_text().splitlines()
+    assert findings[0].startswith("- Equal quality: nonmono_matched vs mono -- hotflip: mono degrades less in every "
+                                  "seed (3/3)"), findings[0]
+    assert "- nonmono vs nonmono_matched: nonmono_matched degrades less in every seed in 0 of 5 attacks, nonmono " \
+           "in 5 (hotflip, universal, nes, injection, ood); the direction changes between seeds in 0." in findings
+    assert findings[-1].startswith("- Only 3 seeds") and sum(line.startswith("- Only") for line in findings) == 1
+    printed = capsys.readouterr().out
+    assert "Across 3 seeds, equal quality: nonmono_matched vs mono" in printed
+    assert printed.index("Across 3 seeds, equal quality") < printed.index("Across 3 seeds, equal budget")
 
 
 def test_a_gap_over_five_percent_is_reported_as_no_close_match(tmp_path, capsys, no_figure):

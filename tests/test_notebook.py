@@ -80,13 +80,14 @@ def test_seeds_cell_shows_the_table_and_findings_across_seeds(monkeypatch):
     tables = [pd.DataFrame({"nonmono_mean": [0.1], "mono_mean": [0.2], "diff_mean": [d], "significant": [False]},
                            index=["hotflip"]) for d in (-0.1, -0.2)]
     table = analysis.seed_table(tables)
-    monkeypatch.setattr(pipeline, "run_seeds", lambda cfg, prepared, out: ([], table))
+    table.attrs["label"] = "equal budget: nonmono vs mono"
+    monkeypatch.setattr(pipeline, "run_seeds", lambda cfg, prepared, out: ([], {"equal_budget": table}))
     shown = []
     cell = next(c.source for c in _code_cells(_notebook()) if "import run_seeds" in c.source)
     exec(cell, {"cfg": types.SimpleNamespace(seeds=2), "prepared": None, "OUT": Path("unused"),
                 "display": shown.append, "Markdown": Markdown, "pd": pd})
-    assert shown[0] is table
-    assert "nonmono degrades less in every seed (2/2)" in shown[1].data
+    assert "equal budget: nonmono vs mono" in shown[0].data and shown[1] is table
+    assert "nonmono degrades less in every seed (2/2)" in shown[2].data
 
 
 def test_markdown_says_where_monotonicity_stops():
