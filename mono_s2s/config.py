@@ -56,7 +56,7 @@ class ModelConfig:
     n_heads: int = 4  # num_heads
     n_encoder_layers: int = 2  # num_layers
     n_decoder_layers: int = 2  # num_decoder_layers
-    dropout: float = 0.1  # dropout_rate
+    dropout: float = 0.0  # dropout_rate; 0 in the tiny preset: fact recall 0.72 -> 0.97 (measurements above PRESETS)
     vocab_size: int = 2000  # target size of the tokenizer trained on the corpus
     relative_attention_num_buckets: int = 32
     relative_attention_max_distance: int = 128
@@ -339,7 +339,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     # CPU, about an hour: big enough that the comparison is worth reading.
     "small": {
         "model": {"d_model": 192, "d_ff": 768, "n_heads": 4, "n_encoder_layers": 3, "n_decoder_layers": 3,
-                  "vocab_size": 4000},
+                  "vocab_size": 4000, "dropout": 0.1},
         "data": {"n_train": 8000, "n_validation": 600, "n_test": 600},
         "train": {"epochs": 10, "batch_size": 32, "lr": 1e-3, **SEED_REGULARISERS},
     },
