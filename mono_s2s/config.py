@@ -130,8 +130,9 @@ class TrainArgs:
     # Per-variant learning rates as "variant=lr" entries (YAML list, or --set train.variant_lr=monotonic=0.01,
     # baseline=0.005); a variant not named here trains with ``lr``. Issue 11: every arm with its own tuned lr
     # (``mono-s2s tune`` prints the line that sets it). A --set of this key replaces the whole list, so
-    # --set train.lr=X alone does not change a variant named here.
-    variant_lr: tuple[str, ...] = ()
+    # --set train.lr=X alone does not change a variant named here. The tiny preset's: the monotone arm's best
+    # in the full-budget search (4 epochs, README "mono-s2s tune"); the baseline's best there is ``lr``.
+    variant_lr: tuple[str, ...] = ("monotonic=0.02",)
     weight_decay: float = 0.01
     adam_beta1: float = 0.9
     adam_beta2: float = 0.95
@@ -347,23 +348,23 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "model": {"d_model": 192, "d_ff": 768, "n_heads": 4, "n_encoder_layers": 3, "n_decoder_layers": 3,
                   "vocab_size": 4000, "dropout": 0.1},
         "data": {"n_train": 8000, "n_validation": 600, "n_test": 600},
-        "train": {"epochs": 10, "batch_size": 32, "lr": 1e-3, **SEED_REGULARISERS},
+        "train": {"epochs": 10, "batch_size": 32, "lr": 1e-3, "variant_lr": (), **SEED_REGULARISERS},
     },
     # GPU: the seed notebook's sizes.
     "paper": {
         "model": {"d_model": 384, "d_ff": 1536, "n_heads": 6, "n_encoder_layers": 5, "n_decoder_layers": 5,
                   "dropout": 0.2, "vocab_size": 32000},
         "data": {"spec": "seed-mix", "max_source_tokens": 1000, "max_summary_tokens": 96, "summary_max_words": 80},
-        "train": {"epochs": 10, "batch_size": 4, "grad_accum_steps": 4, "lr": 2e-4, "weight_decay": 0.01,
-                  "warmup_ratio": 0.1, "patience": 3, "eval_batch_size": 16, **SEED_REGULARISERS},
+        "train": {"epochs": 10, "batch_size": 4, "grad_accum_steps": 4, "lr": 2e-4, "variant_lr": (),
+                  "weight_decay": 0.01, "warmup_ratio": 0.1, "patience": 3, "eval_batch_size": 16, **SEED_REGULARISERS},
     },
     # Pretrained T5 from the hub (GPU recommended); the monotone variant starts from its weights.
     "t5-small": {
         "model": {"pretrained": "google-t5/t5-small", "dropout": 0.1},
         "data": {"spec": "dialogsum", "max_source_tokens": 512, "max_summary_tokens": 96,
                  "source_prefix": "summarize: "},
-        "train": {"epochs": 3, "batch_size": 8, "grad_accum_steps": 2, "lr": 3e-4, "eval_batch_size": 16,
-                  **SEED_REGULARISERS},
+        "train": {"epochs": 3, "batch_size": 8, "grad_accum_steps": 2, "lr": 3e-4, "variant_lr": (),
+                  "eval_batch_size": 16, **SEED_REGULARISERS},
     },
 }
 

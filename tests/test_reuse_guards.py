@@ -25,8 +25,10 @@ def test_a_model_trained_with_other_settings_is_not_reused(tmp_path):
     save_yaml(build_config("tiny"), latest / CONFIG_FILE)
     check_reusable(latest, build_config("tiny"), "monotonic", 42)  # same settings: fine
     check_reusable(latest, build_config("tiny", overrides=["train.eval_batch_size=7"]), "monotonic", 42)
+    with pytest.raises(UserError, match=r"train\.variant_lr\[monotonic\]=0\.02.*not 0\.001.*another --out"):
+        check_reusable(latest, build_config("tiny", overrides=["train.variant_lr=monotonic=1e-3"]), "monotonic", 42)
     with pytest.raises(UserError, match=r"train\.lr=0\.01.*not 0\.001.*another --out"):
-        check_reusable(latest, build_config("tiny", overrides=["train.lr=1e-3"]), "monotonic", 42)
+        check_reusable(latest, build_config("tiny", overrides=["train.lr=1e-3"]), "baseline", 42)
     with pytest.raises(UserError, match="model.dropout"):
         check_reusable(latest, build_config("tiny", overrides=["model.dropout=0.3"]), "monotonic", 42)
 
@@ -66,9 +68,10 @@ def test_the_real_resume_path_reuses_across_speed_settings_and_refuses_the_rest(
     latest = tmp_path / "checkpoints" / "mono" / "latest"
     assert read_state(latest)["global_step"] == 1 and not read_state(latest)["finished"]
 
-    other_lr = build_config("tiny", overrides=base + ["train.lr=1e-3"])
+    other_lr = build_config("tiny", overrides=base + ["train.variant_lr=monotonic=1e-3"])
     prepared = Prepared(corpus, tok, tmp_path / "tokenizer")
-    with pytest.raises(UserError, match=r"train\.lr=0\.01, not 0\.001; use another --out") as by_pipeline:
+    with pytest.raises(UserError, match=r"train\.variant_lr\[monotonic\]=0\.02, not 0\.001; use another --out") \
+            as by_pipeline:
         train_variant(other_lr, "monotonic", prepared, tmp_path, progress=False)
     with pytest.raises(UserError) as by_trainer:
         Trainer(other_lr, "monotonic", corpus, tok, tmp_path, progress=False).fit()

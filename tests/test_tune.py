@@ -38,7 +38,8 @@ def test_another_variants_lr_does_not_invalidate_a_checkpoint_but_its_own_does(t
     check_reusable(latest, build_config("tiny", overrides=["train.variant_lr=monotonic=3e-2", "train.lr=0.3"]),
                    "monotonic", 42)
     # Its own learning rate changed, or dropped back to train.lr: refused, naming the setting.
-    for overrides, now in ((["train.variant_lr=monotonic=0.02,baseline=0.01"], "0.02"), ([], "0.01")):
+    for overrides, now in ((["train.variant_lr=monotonic=0.01,baseline=0.01"], "0.01"), ([], "0.02"),
+                           (["train.variant_lr="], "0.01")):  # the preset's 0.02; cleared: train.lr
         with pytest.raises(UserError, match=rf"train\.variant_lr\[monotonic\]=0\.03, not {now}; use another --out"):
             check_reusable(latest, build_config("tiny", overrides=overrides), "monotonic", 42)
 
@@ -53,7 +54,7 @@ def test_a_checkpoint_from_before_variant_lr_is_reused_at_the_same_learning_rate
     check_reusable(latest, build_config("tiny", overrides=["train.variant_lr=monotonic=0.01,baseline=0.1"]),
                    "monotonic", 42)
     with pytest.raises(UserError, match=r"train\.lr=0\.01, not 0\.001"):
-        check_reusable(latest, build_config("tiny", overrides=["train.lr=1e-3"]), "monotonic", 42)
+        check_reusable(latest, build_config("tiny", overrides=["train.variant_lr=", "train.lr=1e-3"]), "monotonic", 42)
 
 
 def test_the_trainer_optimises_each_variant_with_its_own_learning_rate(tmp_path):
