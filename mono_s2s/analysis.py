@@ -230,7 +230,7 @@ def key_findings(table: pd.DataFrame, overall_stats: dict, parity: pd.DataFrame 
         if rel_key in row and not math.isnan(row[rel_key]) and not math.isnan(row["improvement_pct"]) \
                 and (row[rel_key] > 0) != (row["improvement_pct"] > 0):
             line += (" Relative degradation points the other way: the models' clean losses differ "
-                     f"({row[f'{a}_clean_nll']:.2f} vs {row[f'{b}_clean_nll']:.2f} nats).")
+                     f"({row[f'{a}_clean_nll']:.3g} vs {row[f'{b}_clean_nll']:.3g} nats).")  # .3g: 0.014 vs 0.011
         lines.append(line)
     lines += gradient_masking(table, transfer or {}, a, b)
     if n_seeds == 1:

@@ -269,3 +269,17 @@ def test_every_monotone_arm_is_compared_with_each_control(tmp_path, capsys):
     assert "Control: mono_cmnn vs attention_only" in capsys.readouterr().out
     saved = load_results(tmp_path / "results" / RESULTS_FILE)["statistics"]
     assert set(saved["mono_cmnn_vs_attention_only"]) == set(ATTACKS) and "vs_mono_cmnn" in saved
+
+
+def test_the_relative_measure_warning_shows_small_clean_losses_apart():
+    # Learned models have clean NLLs near 0.01: two decimals printed "0.01 vs 0.01" for 0.014 and 0.011.
+    rng = np.random.default_rng(0)
+    results = _results()
+    for attack, per_model in results["attacks"].items():
+        for slug, clean, degr in (("nonmono", 0.014, 0.10), ("mono", 0.011, 0.09)):
+            per_model[slug] = [AttackRecord(attack=attack, model=slug, sample_id=f"test-{i:03d}", original_nll=clean,
+                                            attacked_nll=clean + degr + float(rng.normal(0, 0.005)), success=True,
+                                            queries=3, perturbed_text="x").to_dict() for i in range(N)]
+    rep = report.analyse(results, n_boot=50)
+    flipped = [line for line in rep.findings if "Relative degradation points the other way" in line]
+    assert len(flipped) == len(ATTACKS) and all("(0.014 vs 0.011 nats)" in line for line in flipped)
