@@ -130,9 +130,9 @@ class TrainArgs:
     # Per-variant learning rates as "variant=lr" entries (YAML list, or --set train.variant_lr=monotonic=0.01,
     # baseline=0.005); a variant not named here trains with ``lr``. Issue 11: every arm with its own tuned lr
     # (``mono-s2s tune`` prints the line that sets it). A --set of this key replaces the whole list, so
-    # --set train.lr=X alone does not change a variant named here. The tiny preset's: the monotone arm's best
-    # in the full-budget search (4 epochs, README "mono-s2s tune"); the baseline's best there is ``lr``.
-    variant_lr: tuple[str, ...] = ("monotonic=0.02",)
+    # --set train.lr=X alone does not change a variant named here. The tiny preset's: each arm's best in the
+    # full-budget search (4 epochs, README "mono-s2s tune"); the baseline's and init_only's best there is ``lr``.
+    variant_lr: tuple[str, ...] = ("monotonic=0.02", "monotonic_cmnn=0.02", "attention_only=0.02")
     weight_decay: float = 0.01
     adam_beta1: float = 0.9
     adam_beta2: float = 0.95
