@@ -340,8 +340,8 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     # CPU, minutes: a pair of small models on the embedded corpus (the measurements above).
     "tiny": {},
     # The tiny preset with every arm of PROTOCOL.md: both monotone variants and both control arms (init_only,
-    # attention_only) beside the baseline. Not the default: each extra arm adds about 5 minutes on 2 CPU cores
-    # (measured 2026-12-02: 211-617 s each), well past the default's 10-minute budget.
+    # attention_only) beside the baseline. Not the default: the extra arms train 127-197 s each on 2 CPU cores
+    # and the attacks double, so the run takes 17.1 min against the default's 7.1 (measured 2026-12-02).
     "controls": {"model": {"variants": ("baseline", "monotonic", "monotonic_cmnn", "init_only", "attention_only")}},
     # CPU, about an hour: big enough that the comparison is worth reading.
     "small": {
