@@ -111,10 +111,13 @@ def main() -> None:
     args = parser.parse_args()
     quiet_libraries()
     variants = args.variants if "baseline" in args.variants else ["baseline", *args.variants]
-    cfg = build_config(args.preset, overrides=[*args.overrides, "train.save_every_steps=100000"])
+    # One learning rate for every variant (the preset's per-variant ones cleared, unless --set names them): the
+    # ratio measures the parametrisation's pace, and Adam's step size scales with the learning rate.
+    cfg = build_config(args.preset, overrides=["train.variant_lr=", *args.overrides, "train.save_every_steps=100000"])
     corpus = load_corpus(cfg.data)
     tokenizer = train_tokenizer(corpus["train"], cfg.model.vocab_size, model_max_length=cfg.data.max_source_tokens)
-    print(f"preset {args.preset}, lr {cfg.train.lr}, warmup {cfg.train.warmup_ratio}, batch {cfg.train.batch_size}, "
+    lrs = ", ".join(f"{v} {cfg.train.lr_for(v.split('@')[0])}" for v in variants)
+    print(f"preset {args.preset}, lr {lrs}, warmup {cfg.train.warmup_ratio}, batch {cfg.train.batch_size}, "
           f"{args.steps} optimizer steps; r = ||W(t+1) - W(t)|| / ||W(t)|| of the effective weight, layer mean")
     results = {v: measure(cfg, v, corpus, tokenizer, args.steps) for v in variants}
     spans = windows(args.steps)
