@@ -220,9 +220,12 @@ class AttackArgs:
     seed: int = 1234
     hotflip_samples: int = 20
     hotflip_trigger_len: int = 5
-    hotflip_iters: int = 15
-    hotflip_topk: int = 10
-    hotflip_beam: int = 1
+    # Issue 12: a fixed budget per restart (no early stop), the top-k flips of each position, a beam, restarts.
+    # At most 1 + restarts * iters * beam * (1 + trigger_len * topk) queries per sample (1281 here).
+    hotflip_iters: int = 10
+    hotflip_topk: int = 3  # per position
+    hotflip_beam: int = 4
+    hotflip_restarts: int = 2
     universal_trigger_len: int = 4
     universal_epochs: int = 2
     universal_train_samples: int = 15
@@ -252,6 +255,10 @@ class AttackArgs:
                        f"must be in (0, 1] (got {v})")
             else:
                 _check(v > 0, f"attacks.{f.name}", f"must be positive (got {v})")
+        # A beam wider than one step's candidates could never be filled.
+        _check(self.hotflip_beam <= 1 + self.hotflip_trigger_len * self.hotflip_topk, "attacks.hotflip_beam",
+               f"{self.hotflip_beam} is wider than one step's candidates (1 + attacks.hotflip_trigger_len x "
+               f"attacks.hotflip_topk = {1 + self.hotflip_trigger_len * self.hotflip_topk})")
 
 
 @dataclass

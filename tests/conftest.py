@@ -90,6 +90,30 @@ def mono(capsys):
     return run
 
 
+@pytest.fixture(scope="session")
+def attack_target(tmp_path_factory):
+    """A baseline that has learned something, for tests that compare attacks (issue 12): d_model 32, 2 + 2 layers,
+    5 epochs of 3000 synthetic dialogues at lr 0.02 (val NLL about 1.0, where ``tiny_experiment``'s barely
+    trained models sit at 5.6 and every trigger scores alike); about 30 s, once per session. Returns
+    ``(model, tokenizer, cfg, corpus)``, the model in eval mode."""
+    from mono_s2s.checkpoint import load_checkpoint
+    from mono_s2s.config import build_config
+    from mono_s2s.data.synthetic import generate_corpus
+    from mono_s2s.tokenizer import train_tokenizer
+    from mono_s2s.train import Trainer
+
+    out = tmp_path_factory.mktemp("attack_target")
+    cfg = build_config("tiny", overrides=[
+        "model.d_model=32", "model.d_ff=64", "model.n_heads=4", "model.vocab_size=300", "data.max_source_tokens=128",
+        "data.max_summary_tokens=48", "train.epochs=5", "train.variant_lr=", "train.lr=0.02", "train.matched=false",
+        "train.save_every_steps=100000", "tracking.mode=disabled"])
+    corpus = generate_corpus(0, 3000, 40, 40)
+    tokenizer = train_tokenizer(corpus["train"], cfg.model.vocab_size)
+    Trainer(cfg, "baseline", corpus, tokenizer, out, progress=False).fit()
+    model, tokenizer, cfg = load_checkpoint(out / "checkpoints" / "nonmono" / "best")
+    return model.eval(), tokenizer, cfg, corpus
+
+
 @pytest.fixture
 def trained_briefly(tmp_path):
     """``trained_briefly(variant)``: one epoch (four steps) of the real Trainer on a 32-dialogue corpus, d_model 16,

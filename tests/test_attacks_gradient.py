@@ -48,7 +48,7 @@ def mono_obj(tok):
 
 
 def hf_args(**kw) -> AttackArgs:
-    base = dict(hotflip_trigger_len=3, hotflip_iters=4, hotflip_topk=5, hotflip_beam=1)
+    base = dict(hotflip_trigger_len=3, hotflip_iters=4, hotflip_topk=5, hotflip_beam=1, hotflip_restarts=2)
     return AttackArgs(**{**base, **kw})
 
 
@@ -68,12 +68,12 @@ def test_hotflip_records_and_budget(obj, corpus, beam):
     q0 = obj.queries
     recs = hotflip_attack(obj, samples, args, "baseline", progress=False)
     assert [r.sample_id for r in recs] == [s.id for s in samples]
-    bound = 1 + args.hotflip_iters * beam * (1 + args.hotflip_topk)
+    bound = 1 + args.hotflip_restarts * args.hotflip_iters * beam * (1 + args.hotflip_trigger_len * args.hotflip_topk)
     for r in recs:
         assert r.attack == "hotflip" and r.model == "baseline"
         assert len(r.extra["trigger_ids"]) == args.hotflip_trigger_len
         n_it = len(r.extra["loss_per_iteration"])
-        assert 1 <= n_it <= args.hotflip_iters
+        assert n_it == args.hotflip_restarts * args.hotflip_iters  # the whole budget: no early stop
         assert len(r.extra["grad_norms_per_iteration"]) == n_it
         assert len(r.extra["token_evolution"]) == n_it + 1
         assert len(r.extra["avg_grad_mag_per_position"]) == args.hotflip_trigger_len
@@ -135,6 +135,42 @@ def test_hotflip_beats_random_flips(obj, tok, corpus):
         hot.append(r.attacked_nll)
     assert statistics.mean(hot) >= statistics.mean(rnd)
     assert sum(h >= x - 1e-6 for h, x in zip(hot, rnd)) >= len(samples) // 2
+
+
+def test_hotflip_uses_its_budget_and_restarts_from_random_triggers(obj, corpus):
+    # Round 1 stopped at the first step that did not improve (1-3 iterations, 26-31 of 166 queries).
+    args = hf_args(hotflip_iters=3, hotflip_beam=2, hotflip_restarts=3)
+    bound = 1 + 3 * 3 * 2 * (1 + args.hotflip_trigger_len * args.hotflip_topk)
+    for r in hotflip_attack(obj, corpus["test"][:3], args, "baseline", progress=False):
+        assert r.extra["iterations"] == 9 and r.extra["restarts"] == 3
+        assert bound // 2 < r.queries <= bound  # most of the budget is spent (repeated candidates are not rescored)
+    one = hotflip_attack(obj, corpus["test"][:3], hf_args(hotflip_restarts=1), "baseline", progress=False)
+    two = hotflip_attack(obj, corpus["test"][:3], hf_args(hotflip_restarts=2), "baseline", progress=False)
+    # Restart 0 is the same search, so a second restart can only keep or raise the best NLL.
+    assert all(b.attacked_nll >= a.attacked_nll - 1e-6 for a, b in zip(one, two))
+
+
+def test_hotflip_beats_random_search_with_the_same_queries(attack_target):
+    """On a trained model: the search finds worse triggers than random triggers of the same length, as many as
+    HotFlip scored, on the same samples (issue 12's random control at equal queries). It does not prove the
+    gradient's part: a search that proposes random flips instead also passes (test_first_order_ranking_is_
+    informative is the test of the gradient)."""
+    model, tok, cfg, corpus = attack_target
+    objective = Objective(model, tok, cfg.data.max_source_tokens, cfg.data.max_summary_tokens)
+    samples = corpus["test"][:6]
+    # The run's own HotFlip budget: at a quarter of it (about 230 queries) random search ties with it here.
+    args = AttackArgs()
+    cands = objective.candidates
+    gen = torch.Generator().manual_seed(0)
+    hot, rnd = [], []
+    for r, s in zip(hotflip_attack(objective, samples, args, "nonmono", progress=False), samples):
+        lab, src = objective.label_ids(s.summary), objective.source_ids(s.source, room=args.hotflip_trigger_len)
+        tries = [[cands[int(i)] for i in torch.randint(len(cands), (args.hotflip_trigger_len,), generator=gen)]
+                 for _ in range(r.queries - 1)]  # the same number of scored triggers (less the clean NLL)
+        rnd.append(max(objective.nll_ids([src + t for t in tries], [lab] * len(tries))))
+        hot.append(r.attacked_nll)
+    assert statistics.mean(hot) > statistics.mean(rnd), (hot, rnd)
+    assert sum(h > x for h, x in zip(hot, rnd)) >= 5  # per sample too, not only on average
 
 
 def test_first_order_ranking_is_informative(obj, tok, corpus):

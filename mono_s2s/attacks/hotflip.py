@@ -5,8 +5,10 @@ TextAttack decomposition:
 - goal: raise the objective (mean token NLL of the reference summary), see ``common.Objective``;
 - transformation: replace one token of an ``m``-token trigger appended to the
   source (just before ``</s>``) by a token of ``candidate_vocabulary``;
-- search: first-order (gradient) ranking of every (position, token) flip,
-  re-ranked by the true objective, greedy (``hotflip_beam=1``) or beam search.
+- search: first-order (gradient) ranking of each position's flips, the top
+  ``hotflip_topk`` per position re-ranked by the true objective, beam search of
+  width ``hotflip_beam``, a fixed budget of ``hotflip_iters`` iterations from
+  each of ``hotflip_restarts`` starts; the best trigger over all of them is kept.
 
 Departures from the paper:
 
@@ -14,21 +16,29 @@ Departures from the paper:
   trigger changes (as in the seed notebook), so the source text itself is
   intact and the attack is a per-sample trigger, comparable with the universal one.
 - The paper takes the single best first-order flip. The first-order score is
-  only a linear estimate, so we take the ``hotflip_topk`` best flips and keep
-  the one that raises the *true* NLL most (one batched forward), as Wallace et
-  al. (2019) do for triggers; ``hotflip_topk=1`` recovers the paper's choice.
-- The search stops early once no candidate flip raises the true NLL; it never
-  accepts a flip that lowers it, so the loss per iteration never decreases.
+  only a linear estimate, so each position's ``hotflip_topk`` best flips are
+  scored with the true NLL (batched forwards), as Wallace et al. (2019) do for
+  triggers. Taking the top-k per position, not over all positions pooled,
+  keeps one position with large gradients from taking every candidate.
+- No early stop (issue 12): round 1 stopped at the first iteration where no
+  candidate raised the NLL, after 1-3 iterations and 26-31 of 166 queries.
+  Now a step that does not improve perturbs the best state (one random
+  position re-drawn) and the search goes on until its budget is spent; the
+  best trigger seen is what the record reports, so the loss per iteration
+  (best so far) never decreases.
+- Restart 0 starts from the neutral trigger ("the the ..."), the others from
+  random candidate tokens drawn per sample (``attacks.seed`` and the sample id:
+  the same starts for every model).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import torch
 
-from mono_s2s.attacks.common import AttackRecord, Objective, is_success
-from mono_s2s.progress import bar as progress_bar
+from mono_s2s.attacks.common import AttackRecord, Objective, each_sample, is_success
 
 
 def neutral_token(tokenizer, candidates: Sequence[int]) -> int:
@@ -61,14 +71,16 @@ def hotflip_attack(objective: Objective, samples: list, args, model_slug: str, *
                    progress: bool = True) -> list[AttackRecord]:
     """One HotFlip trigger per sample; one ``AttackRecord`` per sample.
 
-    Each record keeps its per-iteration history (``extra``: ``loss_per_iteration``,
-    the best NLL after each iteration; ``grad_norms_per_iteration``, the L2 norm of
-    the trigger gradient it used; ``tokens_changed_per_iteration``), from which the
-    runner logs the guide's per-iteration keys.
+    Each record keeps its per-iteration history over all restarts in order
+    (``extra``: ``loss_per_iteration``, the best NLL so far after each iteration;
+    ``grad_norms_per_iteration``, the L2 norm of the trigger gradient of the beam's
+    best state; ``tokens_changed_per_iteration``), from which the runner logs the
+    guide's per-iteration keys.
 
-    Queries per sample are at most ``1 + hotflip_iters * hotflip_beam * (1 + hotflip_topk)``:
-    the clean NLL, then per iteration one gradient pass per beam state and
-    ``hotflip_topk`` candidate sequences per beam state.
+    Queries per sample are at most ``1 + hotflip_restarts * hotflip_iters * hotflip_beam *
+    (1 + hotflip_trigger_len * hotflip_topk)``: the clean NLL, then per iteration one
+    gradient pass per beam state (which also scores it) and ``hotflip_topk`` candidates per
+    position and beam state, fewer when candidates repeat.
     """
     m, k, width = args.hotflip_trigger_len, args.hotflip_topk, args.hotflip_beam
     candidates = list(objective.candidates)
@@ -77,59 +89,57 @@ def hotflip_attack(objective: Objective, samples: list, args, model_slug: str, *
     cand_t = torch.tensor(candidates, device=objective.device)
     emb = objective.embedding_matrix()
     start = neutral_token(objective.tok, candidates)
+    initial = [start] * m
     records: list[AttackRecord] = []
-    for sample in progress_bar(samples, desc=f"hotflip[{model_slug}]", disable=not progress):
+    for sample, rng in each_sample(samples, args, "hotflip", model_slug, progress):
         q0 = objective.queries
         labels = objective.label_ids(sample.summary)
         # Original = the clean input the model sees without any attack (not truncated for a trigger).
         original = objective.nll_ids([objective.source_ids(sample.source)], [labels])[0]
         src = objective.source_ids(sample.source, room=m)
-        initial = [start] * m
-        beam: list[tuple[float | None, list[int]]] = [(None, list(initial))]  # (NLL or None before scoring, trigger)
+        best: tuple[float, list[int]] = (-math.inf, list(initial))
         initial_nll: float | None = None
         losses, grad_norms, changed, pos_mags, evolution = [], [], [], [], [objective.decode(initial)]
-        for it in range(1, args.hotflip_iters + 1):
-            proposals: list[list[int]] = []
-            scored: list[tuple[float, list[int]]] = []
-            best_grad_norm, best_pos = None, None
-            for rank, (_, trig) in enumerate(beam):
-                nll, grad = objective.embedding_grad([src + trig], [labels])
-                scored.append((float(nll[0]), trig))  # re-measure the state's NLL with its gradient
-                g = grad[0, len(src):len(src) + m]  # (m, d_model): gradient at the trigger positions
-                if rank == 0:
-                    best_grad_norm = float(g.norm())
-                    best_pos = g.norm(dim=-1).tolist()
-                scores = first_order_scores(g, trig, emb, cand_t).flatten()  # (m * V_cand,)
-                top = torch.topk(scores, min(k, int(torch.isfinite(scores).sum()))).indices.tolist()
-                for flat in top:
-                    pos, c = divmod(flat, len(candidates))
-                    new = list(trig)
-                    new[pos] = candidates[c]
-                    proposals.append(new)
-            if initial_nll is None:
-                initial_nll = scored[0][0]
-            # Re-rank the first-order proposals by the true objective, all in one batched forward.
-            seen, unique = {tuple(t) for _, t in scored}, []
-            for p in proposals:  # beam states can propose the same trigger (or each other)
-                if tuple(p) not in seen:
-                    seen.add(tuple(p))
-                    unique.append(p)
-            proposals = unique
-            prop_nll = objective.nll_ids([src + p for p in proposals], [labels] * len(proposals)) if proposals else []
-            best_before = max(s for s, _ in scored)
-            pool = sorted(scored + list(zip(prop_nll, proposals)), key=lambda st: -st[0])
-            beam = pool[:width]
-            improved = beam[0][0] > best_before
-            trig_best = beam[0][1]
-            n_changed = sum(a != b for a, b in zip(trig_best, initial))
-            losses.append(beam[0][0])
-            grad_norms.append(best_grad_norm)
-            changed.append(n_changed)
-            pos_mags.append(best_pos)
-            evolution.append(objective.decode(trig_best))
-            if not improved:
-                break
-        final_nll, trigger = beam[0]
+        for restart in range(args.hotflip_restarts):
+            first = list(initial) if restart == 0 else [candidates[i] for i in rng.integers(len(candidates), size=m)]
+            beam, seen = [first], {tuple(first)}
+            for _ in range(args.hotflip_iters):
+                # One batched gradient pass scores every beam state and gives its trigger gradient.
+                nll, grad = objective.embedding_grad([src + t for t in beam], [labels] * len(beam))
+                scored = list(zip(nll.tolist(), beam))
+                if initial_nll is None:
+                    initial_nll = scored[0][0]
+                g = grad[:, len(src):len(src) + m]  # (beam, m, d_model): gradient at the trigger positions
+                proposals: list[list[int]] = []
+                for b, trig in enumerate(beam):
+                    scores = first_order_scores(g[b], trig, emb, cand_t)  # (m, V_cand)
+                    values, top = torch.topk(scores, min(k, len(candidates)), dim=1)
+                    for pos in range(m):
+                        for value, c in zip(values[pos].tolist(), top[pos].tolist()):
+                            new = list(trig)
+                            new[pos] = candidates[c]
+                            if math.isfinite(value) and tuple(new) not in seen:
+                                seen.add(tuple(new))
+                                proposals.append(new)
+                prop_nll = (objective.nll_ids([src + p for p in proposals], [labels] * len(proposals))
+                            if proposals else [])
+                pool = sorted(scored + list(zip(prop_nll, proposals)), key=lambda st: -st[0])
+                if pool[0][0] > best[0]:
+                    best = (pool[0][0], list(pool[0][1]))
+                beam = [t for _, t in pool[:width]]
+                if pool[0][0] <= max(v for v, _ in scored):
+                    # No candidate beats the states it came from: perturb the best one (a random position
+                    # re-drawn) and go on, instead of stopping (the round-1 search stopped here).
+                    kicked = list(beam[0])
+                    kicked[int(rng.integers(m))] = candidates[int(rng.integers(len(candidates)))]
+                    seen.add(tuple(kicked))
+                    beam = [kicked] + beam[1:]
+                losses.append(best[0])
+                grad_norms.append(float(g[0].norm()))
+                pos_mags.append(g[0].norm(dim=-1).tolist())
+                changed.append(sum(a != b for a, b in zip(best[1], initial)))
+                evolution.append(objective.decode(best[1]))
+        final_nll, trigger = best
         gn = torch.tensor(grad_norms, dtype=torch.float64)
         extra = {
             "avg_grad_norm": float(gn.mean()),
@@ -147,6 +157,7 @@ def hotflip_attack(objective: Objective, samples: list, args, model_slug: str, *
             "token_evolution": evolution,
             "trigger_ids": list(trigger),
             "iterations": len(losses),
+            "restarts": args.hotflip_restarts,
         }
         records.append(AttackRecord(
             attack="hotflip", model=model_slug, sample_id=sample.id, original_nll=original,
