@@ -217,6 +217,7 @@ SMALLEST_RUN_SETS = (
     "model.d_model=16", "model.d_ff=32", "model.n_heads=2", "model.n_encoder_layers=1", "model.n_decoder_layers=1",
     "model.vocab_size=100", "data.n_train=40", "data.n_validation=8", "data.n_test=8", "train.num_beams=1",
     "attacks.hotflip_samples=2", "attacks.hotflip_iters=1", "attacks.hotflip_trigger_len=1", "attacks.hotflip_topk=2",
+    "attacks.hotflip_beam=1", "attacks.hotflip_restarts=1",
     "attacks.universal_train_samples=2", "attacks.universal_eval_samples=2", "attacks.universal_epochs=1",
     "attacks.universal_trigger_len=1", "attacks.universal_topk=2", "attacks.universal_beam=1",
     "attacks.nes_samples=2", "attacks.nes_population=2", "attacks.nes_generations=1", "attacks.nes_trigger_len=1",

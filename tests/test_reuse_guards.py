@@ -90,7 +90,7 @@ def test_attack_records_made_with_other_settings_are_not_reused(tmp_path):
     _same_attack_settings(build_config("tiny"), tmp_path)
     (tmp_path / RECORDS_FILE).write_text("")
     _same_attack_settings(build_config("tiny", overrides=["attacks.hotflip_samples=40"]), tmp_path)  # a longer prefix
-    with pytest.raises(UserError, match="attacks.hotflip_iters=15, not 3"):
+    with pytest.raises(UserError, match="attacks.hotflip_iters=10, not 3"):
         _same_attack_settings(build_config("tiny", overrides=["attacks.hotflip_iters=3"]), tmp_path)
 
 
