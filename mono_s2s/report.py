@@ -68,6 +68,12 @@ class Report:
     # one: {monotone slug: {control slug: table}}. Its equal-budget comparison with the baseline is in ``others``.
     more_controls: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)
 
+    def control_tables(self) -> list[tuple[str, str, pd.DataFrame]]:
+        """``(monotone slug, control slug, table)`` for every monotone arm against every control: the headline
+        monotone arm's (``controls``) first, then ``more_controls``."""
+        groups = ((self.b, self.controls), *self.more_controls.items())
+        return [(monotone, control, table) for monotone, tables in groups for control, table in tables.items()]
+
 
 CONTROL_ARMS = ("init_only", "attention_only")  # what each rules out: PROTOCOL.md "Arms"
 
@@ -174,9 +180,8 @@ def statistics_section(report: Report) -> dict[str, Any]:
     section = {attack: _jsonable(row.to_dict()) for attack, row in report.table.iterrows()}
     for slug, table in report.others.items():
         section[f"vs_{slug}"] = {attack: _jsonable(row.to_dict()) for attack, row in table.iterrows()}
-    for monotone, tables in ((report.b, report.controls), *report.more_controls.items()):
-        for control, table in tables.items():
-            section[f"{monotone}_vs_{control}"] = {attack: _jsonable(row.to_dict()) for attack, row in table.iterrows()}
+    for monotone, control, table in report.control_tables():
+        section[f"{monotone}_vs_{control}"] = {attack: _jsonable(row.to_dict()) for attack, row in table.iterrows()}
     if report.equal_quality is not None:
         section["equal_quality"] = {attack: _jsonable(row.to_dict()) for attack, row in report.equal_quality.iterrows()}
     if report.equal_quality_clean is not None:
@@ -280,8 +285,7 @@ def print_report(report: Report) -> None:
         print("\nRobustness (absolute degradation = attacked - clean NLL, nats; paired by sample; "
               "diff = nonmono - mono)")
         print(report.table[list(cols)].rename(columns=cols).to_string())
-        for m, control, table in [(b, c, t) for c, t in report.controls.items()] + [
-                (m, c, t) for m, tables in report.more_controls.items() for c, t in tables.items()]:
+        for m, control, table in report.control_tables():
             ccols = {"n": "n", f"{control}_mean": f"{control} ΔNLL", f"{m}_mean": f"{m} ΔNLL", "diff_mean": "diff",
                      "diff_ci_low": "ci low", "diff_ci_high": "ci high", "wilcoxon_p": "wilcoxon p",
                      "holm_p": "holm p", "significance": "", "cohens_dz": "d_z"}
@@ -324,11 +328,9 @@ def comparisons(report: Report) -> dict[str, tuple[str, str, pd.DataFrame]]:
         found[EQUAL_BUDGET] = (report.a, report.b, report.table)
     for slug, table in report.others.items():
         found[f"{report.a}_vs_{slug}"] = (report.a, slug, table)
-    for monotone, tables in ((report.b, report.controls), *report.more_controls.items()):
-        for control, table in tables.items():
-            found[f"{monotone}_vs_{control}"] = (control, monotone, table)
+    for monotone, control, table in report.control_tables():
+        found[f"{monotone}_vs_{control}"] = (control, monotone, table)
     return found
-
 
 
 def _label(name: str, a: str, b: str) -> str:

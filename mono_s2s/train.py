@@ -214,10 +214,13 @@ def check_reusable(checkpoint: Path, cfg: ExperimentConfig, variant: str, seed: 
     if diff is None and (checkpoint / "config.json").is_file():
         # A variant whose definition changed (monotonic's ffn_version): a checkpoint of the old definition would
         # otherwise be resumed into the new one (its weights loaded under another map from V to W), silently.
+        import types
+
+        from mono_s2s.models.monotone import saved_version
         from mono_s2s.models.variants import FFN_VARIANTS
 
         hf = json.loads((checkpoint / "config.json").read_text(encoding="utf-8"))
-        was, now = hf.get("ffn_version") or 1, FFN_VARIANTS[variant].version
+        was, now = saved_version(types.SimpleNamespace(**hf)), FFN_VARIANTS[variant].version
         if was != now:
             diff = ("ffn_version", was, now)
     state = read_state(checkpoint) or {}

@@ -74,8 +74,8 @@ def hotflip_attack(objective: Objective, samples: list, args, model_slug: str, *
     Each record keeps its per-iteration history over all restarts in order
     (``extra``: ``loss_per_iteration``, the best NLL so far after each iteration;
     ``grad_norms_per_iteration``, the L2 norm of the trigger gradient of the beam's
-    best state; ``tokens_changed_per_iteration``), from which the runner logs the
-    guide's per-iteration keys.
+    first state, its best unless the previous step perturbed it; ``tokens_changed_per_iteration``,
+    of the best trigger so far), from which the runner logs the guide's per-iteration keys.
 
     Queries per sample are at most ``1 + hotflip_restarts * hotflip_iters * hotflip_beam *
     (1 + hotflip_trigger_len * hotflip_topk)``: the clean NLL, then per iteration one
