@@ -188,7 +188,7 @@ def load_checkpoint(path: str | Path):
     tokenizer = load_tokenizer(path)
     config = None
     if (path / CONFIG_FILE).is_file():
-        config = config_from_dict(load_yaml(path / CONFIG_FILE))
+        config = config_from_dict(load_yaml(path / CONFIG_FILE), saved=True)
     return model.eval(), tokenizer, config
 
 

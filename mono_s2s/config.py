@@ -220,18 +220,26 @@ class AttackArgs:
     seed: int = 1234
     hotflip_samples: int = 20
     hotflip_trigger_len: int = 5
-    # Issue 12: a fixed budget per restart (no early stop), the top-k flips of each position, a beam, restarts.
-    # At most 1 + restarts * iters * beam * (1 + trigger_len * topk) queries per sample (1281 here).
+    # Issue 12: a fixed budget per restart (no early stop), a beam, restarts; each state's proposals drawn from
+    # the top-k first-order flips of every position (GCG's sampling, see mono_s2s.attacks.hotflip).
+    # At most 1 + restarts * iters * beam * (1 + proposals) queries per sample (1281 here).
     hotflip_iters: int = 10
-    hotflip_topk: int = 3  # per position
+    hotflip_topk: int = 100  # first-order candidates per position
+    hotflip_proposals: int = 15  # flips scored per beam state and iteration
     hotflip_beam: int = 4
     hotflip_restarts: int = 2
     universal_trigger_len: int = 4
-    universal_epochs: int = 2
-    universal_train_samples: int = 15
+    # Issue 12 (Wallace et al., 2019): learned on >= 100 validation samples in batches whose averaged gradient
+    # ranks each position's top-k, re-ranked by the batch loss in a beam; sweeps over all batches until one
+    # brings no improvement of the whole training set's loss (at most universal_max_sweeps), from
+    # universal_restarts starts.
+    universal_train_samples: int = 100
     universal_eval_samples: int = 20
-    universal_topk: int = 10
+    universal_batch: int = 25
+    universal_topk: int = 5
     universal_beam: int = 2
+    universal_max_sweeps: int = 4
+    universal_restarts: int = 2
     nes_samples: int = 15
     nes_trigger_len: int = 3
     nes_population: int = 15
@@ -242,23 +250,30 @@ class AttackArgs:
     # Add WordNet synonyms to the shipped lexicon when nltk's WordNet corpus is installed (never
     # downloaded). Whether it was used is recorded with the results; false = the same on every machine.
     ood_wordnet: bool = True
-    success_threshold: float = 0.1  # relative NLL degradation that counts as a successful attack
+    # Success is decided on the generated summary, in absolute terms, the same for every model
+    # (mono_s2s.attacks.common.output_success): its ROUGE-L falls by at least success_rouge_drop, or
+    # (success_fact_loss, on a corpus whose facts are known) it states fewer reference facts than the
+    # clean summary did.
+    success_rouge_drop: float = 0.1
+    success_fact_loss: bool = True
 
     def __post_init__(self) -> None:
         _check_finite(self, "attacks")
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
-            if f.name in ("seed", "ood_wordnet"):
+            if f.name in ("seed", "ood_wordnet", "success_fact_loss"):
                 continue
-            if f.name in ("ood_substitution_rate", "success_threshold"):
-                _check(0.0 < v <= 1.0 or f.name == "success_threshold" and v > 0, f"attacks.{f.name}",
-                       f"must be in (0, 1] (got {v})")
+            if f.name in ("ood_substitution_rate", "success_rouge_drop"):
+                _check(0.0 < v <= 1.0, f"attacks.{f.name}", f"must be in (0, 1] (got {v})")
             else:
                 _check(v > 0, f"attacks.{f.name}", f"must be positive (got {v})")
         # A beam wider than one step's candidates could never be filled.
-        _check(self.hotflip_beam <= 1 + self.hotflip_trigger_len * self.hotflip_topk, "attacks.hotflip_beam",
-               f"{self.hotflip_beam} is wider than one step's candidates (1 + attacks.hotflip_trigger_len x "
-               f"attacks.hotflip_topk = {1 + self.hotflip_trigger_len * self.hotflip_topk})")
+        _check(self.universal_beam <= 1 + self.universal_topk, "attacks.universal_beam",
+               f"{self.universal_beam} is wider than one step's candidates (1 + attacks.universal_topk = "
+               f"{1 + self.universal_topk})")
+        _check(self.hotflip_beam <= 1 + self.hotflip_proposals, "attacks.hotflip_beam",
+               f"{self.hotflip_beam} is wider than one step's candidates (1 + attacks.hotflip_proposals = "
+               f"{1 + self.hotflip_proposals})")
 
 
 @dataclass
@@ -521,8 +536,20 @@ def build_config(preset: str | None = "tiny", yaml_files: typing.Sequence[str | 
     return config_from_dict(raw, preset=preset)
 
 
-def config_from_dict(raw: dict[str, Any], preset: str = "tiny") -> ExperimentConfig:
-    """Build a validated config from nested plain values (YAML, JSON or the ``raw`` of :func:`build_config`)."""
+# Settings an older mono-s2s had, and what replaced them. Given by a user: a one-line error naming the new
+# setting. In a saved config (a checkpoint's): dropped, since they only ever concerned the attacks.
+RETIRED = {
+    "attacks.universal_epochs": "attacks.universal_max_sweeps (the universal search now sweeps until it converges)",
+    "attacks.success_threshold": "attacks.success_rouge_drop (success is now decided on the generated summary)",
+}
+
+
+def config_from_dict(raw: dict[str, Any], preset: str = "tiny", saved: bool = False) -> ExperimentConfig:
+    """Build a validated config from nested plain values (YAML, JSON or the ``raw`` of :func:`build_config`).
+
+    ``saved``: ``raw`` was written by a mono-s2s run (a checkpoint's config), so :data:`RETIRED` settings are
+    dropped instead of refused: a model trained by an older version still loads.
+    """
     unknown = sorted(set(raw) - set(SECTIONS) - {"_top", "preset", "seeds"})
     if unknown:
         raise UserError(f"unknown config section '{unknown[0]}' (sections: {', '.join(SECTIONS)}, seeds)")
@@ -530,7 +557,7 @@ def config_from_dict(raw: dict[str, Any], preset: str = "tiny") -> ExperimentCon
     for name, cls in SECTIONS.items():
         hints = typing.get_type_hints(cls)
         values = {k: _coerce(v, hints[k], f"{name}.{k}") for k, v in (raw.get(name) or {}).items()
-                  if k in hints or _unknown(name, k)}
+                  if k in hints or _unknown(name, k, saved)}
         sections[name] = cls(**values)
     top = dict(raw.get("_top", {}))
     top.update({k: raw[k] for k in ("seeds", "preset") if k in raw})
@@ -538,7 +565,12 @@ def config_from_dict(raw: dict[str, Any], preset: str = "tiny") -> ExperimentCon
     return ExperimentConfig(**sections, preset=str(top.get("preset", preset)), seeds=seeds)
 
 
-def _unknown(section: str, key: str) -> bool:
+def _unknown(section: str, key: str, saved: bool = False) -> bool:
+    retired = RETIRED.get(f"{section}.{key}")
+    if retired and saved:
+        return False
+    if retired:
+        raise UserError(f"config key '{section}.{key}' was retired; use {retired}")
     raise UserError(f"unknown config key '{section}.{key}'")
 
 

@@ -3,7 +3,8 @@
 The file is what outside tools (and ``mono-s2s report``) rely on; it holds
 enough to recompute every number without a model::
 
-    schema_version  2                                     (1: records had a relative "degradation")
+    schema_version  3                                     (1: records had a relative "degradation"; 2: no
+                                                          random controls, no output-level measures)
     models          ["nonmono", "mono", ...]              variant slugs, baseline first; the quality-matched arm
                                                           ("nonmono_matched" or "mono_matched") last, when built
     software        {"python", "torch", "transformers", "mono_s2s", ...}
@@ -12,10 +13,16 @@ enough to recompute every number without a model::
     attacks         {attack: {model: [record, ...]}}      attacks: hotflip, universal, nes, injection, ood
     transfer        {"hotflip" | "universal": {source model: {target model: mean absolute degradation}}}
     transfer_records [record, ...]                        attack "hotflip_transfer:nonmono->mono", ...
-    universal_triggers {model: {"text", "ids"}}
-    summary         {attack: {model: {means, success rate, queries}}}
+    universal_triggers {model: {"text", "ids", "loss", "sweep_loss", "converged", "queries"}}   the learned
+                                                          trigger, its training loss per sweep and restart
+    summary         {attack: {model: {means, success rate, queries}}}   success: the output-level rule
+                                                          (mono_s2s.attacks.common.output_success); means of the
+                                                          controls, adversarial excess, ROUGE-L and fact-recall
+                                                          drops (NaN where no record has one)
+    label_failures  {attack: {model: [record, ...]}}      records whose attacked source lost a reference fact:
+                                                          counted here, left out of "attacks" (the analysis)
     timing_s        {attack: seconds}                     wall time of each attack, all models (summed from
-                                                          the records' extra.seconds: a resume keeps it)
+                                                          the records' seconds: a resume keeps it)
     clean           {model: {"ids", "rouge1", "rouge2", "rougeL"[, "fact_recall"]}}   per test example, same
                                                           order per model (fact_recall: the embedded corpus)
     ffn_diagnostics {model: {"layers": [...], "summary": {...}}}   is each FFN doing anything (see
@@ -58,7 +65,7 @@ from typing import Any
 from mono_s2s.attacks import ATTACKS, TRANSFER_ATTACKS, transfer_name
 from mono_s2s.errors import UserError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 RESULTS_FILE = "adversarial_results.json"
 RECORD_FIELDS = ("sample_id", "abs_degradation", "rel_degradation", "original_nll", "attacked_nll", "success")
 
@@ -68,12 +75,19 @@ RECORD_FIELDS = ("sample_id", "abs_degradation", "rel_degradation", "original_nl
 # float (NaN included: json writes it), never a bool; "integer" is never a bool either.
 RECORD_TYPES: dict[str, tuple[str, bool]] = {  # field -> (kind, may be null)
     "attack": ("string", False), "model": ("string", False), "sample_id": ("string", False),
-    "original_nll": ("number", False), "attacked_nll": ("number", False), "success": ("boolean", False),
+    "original_nll": ("number", False), "attacked_nll": ("number", False),
     "queries": ("integer", False), "perturbed_text": ("string", False), "trigger": ("string", True),
-    "tokens_changed": ("integer", False), "original_rougeL": ("number", True), "attacked_rougeL": ("number", True),
+    "tokens_changed": ("integer", False), "control_nll": ("number", True), "control_text": ("string", True),
+    "label_preserved": ("boolean", True),
+    "original_summary": ("string", True), "attacked_summary": ("string", True), "control_summary": ("string", True),
+    "original_rougeL": ("number", True), "attacked_rougeL": ("number", True), "control_rougeL": ("number", True),
+    "original_fact_recall": ("number", True), "attacked_fact_recall": ("number", True),
+    "control_fact_recall": ("number", True), "success": ("boolean", True), "seconds": ("number", False),
     "extra": ("object", False),
     "original_ppl": ("number", False), "attacked_ppl": ("number", False), "abs_degradation": ("number", False),
-    "rel_degradation": ("number", False),
+    "rel_degradation": ("number", False), "control_degradation": ("number", True),
+    "adversarial_excess": ("number", True), "rouge_drop": ("number", True), "control_rouge_drop": ("number", True),
+    "fact_recall_drop": ("number", True), "control_fact_recall_drop": ("number", True),
 }
 _KIND_NAMES = {"string": "a string", "number": "a number", "integer": "an integer", "boolean": "true or false",
                "object": "an object"}
@@ -158,23 +172,32 @@ def build_results(records, slugs: list[str], triggers: dict, samples: dict, conf
     # triggers), whichever run made them -- a resumed run reports the work, not the resume.
     timing = {attack: 0.0 for attack in ATTACKS}
     timing["universal"] = sum(t.get("seconds", 0.0) for s, t in triggers.items() if s in slugs)
+    label_failures: dict[str, dict] = {}
     for attack in ATTACKS:
-        attacks[attack], summary[attack] = {}, {}
+        attacks[attack], summary[attack], label_failures[attack] = {}, {}, {}
         for slug in slugs:
-            recs = sorted(get(attack, slug), key=lambda r: r.sample_id)
+            every = sorted(get(attack, slug), key=lambda r: r.sample_id)
+            timing[attack] += sum(r.seconds for r in every)
+            # A record whose attacked source no longer states a reference fact is not a valid attack on
+            # that reference: counted and kept here, left out of the records the analysis reads.
+            failed = [r for r in every if r.label_preserved is False]
+            recs = [r for r in every if r.label_preserved is not False]
             attacks[attack][slug] = [r.to_dict() for r in recs]
-            timing[attack] += sum(r.extra.get("seconds", 0.0) for r in recs)
+            label_failures[attack][slug] = [r.to_dict() for r in failed]
             if not recs:
                 continue
             summary[attack][slug] = {
-                "n": len(recs), "mean_abs_degradation": fmean(r.abs_degradation for r in recs),
+                "n": len(recs), "label_failures": len(failed),
+                "mean_abs_degradation": fmean(r.abs_degradation for r in recs),
                 "mean_rel_degradation": fmean(r.rel_degradation for r in recs),
-                "success_rate": fmean(float(r.success) for r in recs), "mean_queries": fmean(r.queries for r in recs),
+                **{f"mean_{name}": _mean_or_nan(getattr(r, name) for r in recs) for name in OUTPUT_MEANS},
+                "success_rate": _mean_or_nan(None if r.success is None else float(r.success) for r in recs),
+                "mean_queries": fmean(r.queries for r in recs),
                 "mean_original_nll": fmean(r.original_nll for r in recs),
                 "mean_attacked_nll": fmean(r.attacked_nll for r in recs)}
             if attack == "injection":
-                summary[attack][slug]["injection_success_rate"] = fmean(
-                    float(bool(r.extra.get("obeyed"))) for r in recs)
+                summary[attack][slug]["injection_success_rate"] = _mean_or_nan(
+                    None if r.extra.obeyed is None else float(r.extra.obeyed) for r in recs)
     transfer, transfer_records = {}, []
     for kind in TRANSFER_ATTACKS:
         matrix = {}
@@ -188,10 +211,21 @@ def build_results(records, slugs: list[str], triggers: dict, samples: dict, conf
         transfer[kind] = matrix
     return {"schema_version": SCHEMA_VERSION, "models": list(slugs), "software": software_versions(),
             "samples": {k: [r.id for r in v] for k, v in samples.items()}, "attacks": attacks,
-            "summary": summary, "transfer": transfer, "transfer_records": transfer_records,
-            "universal_triggers": {s: {"text": t["text"], "ids": t["ids"]} for s, t in triggers.items()},
+            "summary": summary, "label_failures": label_failures, "transfer": transfer, "transfer_records": transfer_records,
+            "universal_triggers": {s: {k: t[k] for k in ("text", "ids", "loss", "sweep_loss", "converged", "queries")
+                                       if k in t} for s, t in triggers.items()},
             "timing_s": timing, "config": config, "clean": clean,
             "matched": matched if matched and matched.get("slug") in slugs else None}
+
+
+# The record measures whose means the summary holds (NaN when no record has one: no control, no facts).
+OUTPUT_MEANS = ("control_degradation", "adversarial_excess", "rouge_drop", "control_rouge_drop", "fact_recall_drop",
+                "control_fact_recall_drop")
+
+
+def _mean_or_nan(values) -> float:
+    known = [v for v in values if v is not None]
+    return fmean(known) if known else float("nan")
 
 
 def load_results(path: Path) -> dict[str, Any]:
@@ -212,9 +246,9 @@ def load_results(path: Path) -> dict[str, Any]:
         raise UserError(f"{path}: schema_version {data['schema_version']} is newer than this mono-s2s understands "
                         f"({SCHEMA_VERSION}); upgrade mono-s2s")
     if data["schema_version"] < SCHEMA_VERSION:
-        raise UserError(f"{path}: schema_version {data['schema_version']} was written by an older mono-s2s (its "
-                        f"'degradation' field was relative); run 'mono-s2s attack' with the same --out to rebuild "
-                        f"it from attack_records.jsonl (nothing is attacked again)")
+        raise UserError(f"{path}: schema_version {data['schema_version']} was written by an older mono-s2s "
+                        f"({_OLDER[data['schema_version']] if data['schema_version'] in _OLDER else 'unknown'}); "
+                        f"attack again with this version (into a new --out) to measure what it measures")
     models = data.get("models")
     _check(path, models, "models", list, "a list of model names")
     if not models or not all(isinstance(m, str) for m in models):
@@ -252,6 +286,10 @@ def load_results(path: Path) -> dict[str, Any]:
                     raise UserError(f"{path}: field 'clean.{model}.{name}' has {len(scores[name])} entries but "
                                     f"'clean.{model}.ids' has {len(scores['ids'])}")
     return data
+
+
+# What the older schemas lacked; their records cannot be rebuilt into this one without attacking again.
+_OLDER = {1: "its 'degradation' field was relative", 2: "its records have no random controls or output measures"}
 
 
 def _check_record(path: Path, record: Any, where: str) -> None:

@@ -94,8 +94,10 @@ def mono(capsys):
 def attack_target(tmp_path_factory):
     """A baseline that has learned something, for tests that compare attacks (issue 12): d_model 32, 2 + 2 layers,
     5 epochs of 3000 synthetic dialogues at lr 0.02 (val NLL about 1.0, where ``tiny_experiment``'s barely
-    trained models sit at 5.6 and every trigger scores alike); about 30 s, once per session. Returns
-    ``(model, tokenizer, cfg, corpus)``, the model in eval mode."""
+    trained models sit at 5.6 and every trigger scores alike); about a minute, once per session. Returns
+    ``(model, tokenizer, cfg, corpus)``, the model in eval mode. The default run's 2000-token vocabulary
+    (about 1300 trigger candidates): with 300 tokens a random search enumerates most single flips, and
+    the gradient's ranking could not show."""
     from mono_s2s.checkpoint import load_checkpoint
     from mono_s2s.config import build_config
     from mono_s2s.data.synthetic import generate_corpus
@@ -104,7 +106,7 @@ def attack_target(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("attack_target")
     cfg = build_config("tiny", overrides=[
-        "model.d_model=32", "model.d_ff=64", "model.n_heads=4", "model.vocab_size=300", "data.max_source_tokens=128",
+        "model.d_model=32", "model.d_ff=64", "model.n_heads=4", "model.vocab_size=2000", "data.max_source_tokens=128",
         "data.max_summary_tokens=48", "train.epochs=5", "train.variant_lr=", "train.lr=0.02", "train.matched=false",
         "train.save_every_steps=100000", "tracking.mode=disabled"])
     corpus = generate_corpus(0, 3000, 40, 40)
@@ -218,8 +220,8 @@ SMALLEST_RUN_SETS = (
     "model.vocab_size=100", "data.n_train=40", "data.n_validation=8", "data.n_test=8", "train.num_beams=1",
     "attacks.hotflip_samples=2", "attacks.hotflip_iters=1", "attacks.hotflip_trigger_len=1", "attacks.hotflip_topk=2",
     "attacks.hotflip_beam=1", "attacks.hotflip_restarts=1",
-    "attacks.universal_train_samples=2", "attacks.universal_eval_samples=2", "attacks.universal_epochs=1",
-    "attacks.universal_trigger_len=1", "attacks.universal_topk=2", "attacks.universal_beam=1",
+    "attacks.universal_train_samples=2", "attacks.universal_eval_samples=2", "attacks.universal_max_sweeps=1",
+    "attacks.universal_restarts=1", "attacks.universal_trigger_len=1", "attacks.universal_topk=2", "attacks.universal_beam=1",
     "attacks.nes_samples=2", "attacks.nes_population=2", "attacks.nes_generations=1", "attacks.nes_trigger_len=1",
     "attacks.injection_samples=2", "attacks.ood_samples=2",
 )
@@ -239,8 +241,8 @@ TINY_EXPERIMENT_SETS = (
     "train.batch_size=16", "train.eval_batch_size=16", "train.epochs=2", "train.num_beams=2",
     # Every attack on a few samples (the same samples for both models), with the smallest searches.
     "attacks.hotflip_samples=3", "attacks.hotflip_iters=3", "attacks.hotflip_trigger_len=2", "attacks.hotflip_topk=2",
-    "attacks.universal_train_samples=3", "attacks.universal_eval_samples=3", "attacks.universal_epochs=1",
-    "attacks.universal_trigger_len=2", "attacks.universal_topk=2", "attacks.universal_beam=1",
+    "attacks.universal_train_samples=3", "attacks.universal_eval_samples=3", "attacks.universal_max_sweeps=1",
+    "attacks.universal_restarts=1", "attacks.universal_trigger_len=2", "attacks.universal_topk=2", "attacks.universal_beam=1",
     "attacks.nes_samples=2", "attacks.nes_population=2", "attacks.nes_generations=1", "attacks.nes_trigger_len=2",
     "attacks.injection_samples=2", "attacks.ood_samples=2",
 )

@@ -9,7 +9,7 @@ from importlib import resources
 
 import pytest
 
-from mono_s2s.attacks.common import Objective, candidate_vocabulary, is_success, sample_rng
+from mono_s2s.attacks.common import Objective, candidate_vocabulary, sample_rng
 from mono_s2s.attacks.injection import TARGETS, TEMPLATES, injection_attack, injection_obeyed
 from mono_s2s.attacks.nes import nes_attack, query_budget
 from mono_s2s.attacks.ood import load_lexicon, match_case, ood_attack, substitutable_spans, substitute
@@ -72,17 +72,16 @@ def test_nes_budget_history_and_records(objective, samples, tok):
     assert len(recs) == len(samples) and query_budget(ARGS) == budget
     for r, s in zip(recs, samples):
         assert r.attack == "nes" and r.model == "nonmono" and r.sample_id == s.id
-        assert 0 < r.queries <= budget and r.extra["query_budget"] == budget
-        assert len(r.extra["trigger_ids"]) == ARGS.nes_trigger_len and set(r.extra["trigger_ids"]) <= vocab
-        hist = r.extra["fitness_per_generation"]
+        assert 0 < r.queries <= budget and r.extra.query_budget == budget
+        assert len(r.extra.trigger_ids) == ARGS.nes_trigger_len and set(r.extra.trigger_ids) <= vocab
+        hist = r.extra.fitness_per_generation
         assert len(hist) == ARGS.nes_generations + 1
         assert all(b >= a for a, b in zip(hist, hist[1:])), hist
         assert r.attacked_nll == hist[-1]
-        assert r.success == is_success(r.original_nll, r.attacked_nll, ARGS.success_threshold)
         assert r.perturbed_text.endswith(r.trigger)
         assert r.original_rougeL is None and r.attacked_rougeL is None
     # The evolved trigger beats the best random trigger of generation 0 on at least one sample.
-    assert any(r.extra["fitness_per_generation"][-1] > r.extra["fitness_per_generation"][0] for r in recs)
+    assert any(r.extra.fitness_per_generation[-1] > r.extra.fitness_per_generation[0] for r in recs)
 
 
 def test_nes_scores_each_generation_in_one_batched_call(objective, samples):
@@ -104,7 +103,7 @@ def test_nes_is_reproducible_with_a_seed(objective, samples):
     c = nes_attack(objective, samples[:2], dataclasses.replace(ARGS, seed=ARGS.seed + 100), "nonmono",
                    progress=False)
     assert [r.to_dict() for r in a] == [r.to_dict() for r in b]
-    assert [r.extra["trigger_ids"] for r in a] != [r.extra["trigger_ids"] for r in c]
+    assert [r.extra.trigger_ids for r in a] != [r.extra.trigger_ids for r in c]
 
 
 @pytest.mark.parametrize("attack", [nes_attack, ood_attack, injection_attack])
@@ -131,11 +130,11 @@ def test_injection_keeps_the_argmax_template(objective, samples):
     recs = injection_attack(objective, samples, ARGS, "nonmono", progress=False)
     assert len(recs) == len(samples)
     for r, s in zip(recs, samples):
-        scores = r.extra["nll_per_template"]
+        scores = r.extra.nll_per_template
         assert len(scores) == len(TEMPLATES) and r.queries == len(TEMPLATES) + 1
-        assert r.attacked_nll == max(scores) and scores.index(max(scores)) == r.extra["template_index"]
-        assert r.extra["template"] == TEMPLATES[r.extra["template_index"]] and r.extra["target"] in TARGETS
-        assert r.perturbed_text.endswith(r.extra["template"].format(target=r.extra["target"]))
+        assert r.attacked_nll == max(scores) and scores.index(max(scores)) == r.extra.template_index
+        assert r.extra.template == TEMPLATES[r.extra.template_index] and r.extra.target in TARGETS
+        assert r.perturbed_text.endswith(r.extra.template.format(target=r.extra.target))
         (again,) = objective.nll([r.perturbed_text], [s.summary])
         assert again == pytest.approx(r.attacked_nll, abs=1e-4)
         (clean,) = objective.nll([s.source], [s.summary])
@@ -145,7 +144,7 @@ def test_injection_keeps_the_argmax_template(objective, samples):
 def test_injection_survives_truncation(model, tok, samples):
     short = Objective(model, tok, max_source_tokens=80, max_summary_tokens=48)
     (r,) = injection_attack(short, samples[:1], ARGS, "nonmono", progress=False)
-    suffix = r.extra["template"].format(target=r.extra["target"])
+    suffix = r.extra.template.format(target=r.extra.target)
     assert r.perturbed_text.endswith(suffix)
     assert len(tok(r.perturbed_text, add_special_tokens=False)["input_ids"]) <= 79
     assert len(r.perturbed_text) < len(samples[0].source)  # the dialogue was cut, not the injection
@@ -229,13 +228,13 @@ def test_ood_attack_respects_rate_tags_and_case(objective, samples, lexicon_only
     recs = ood_attack(objective, samples, ARGS, "nonmono", progress=False)
     assert len(recs) == len(samples)
     for r, s in zip(recs, samples):
-        n = r.extra["substitutable_words"]
+        n = r.extra.substitutable_words
         assert n == len(substitutable_spans(s.source)) > 0
-        assert 0 < r.tokens_changed == len(r.extra["substitutions"]) <= ARGS.ood_substitution_rate * n
+        assert 0 < r.tokens_changed == len(r.extra.substitutions) <= ARGS.ood_substitution_rate * n
         # Speaker tags, line structure and punctuation survive.
         assert re.findall(r"^#Person\d#: ", r.perturbed_text, re.M) == re.findall(r"^#Person\d#: ", s.source, re.M)
         assert re.sub(r"[\w \-]", "", r.perturbed_text) == re.sub(r"[\w \-]", "", s.source)
-        for orig, new in r.extra["substitutions"]:
+        for orig, new in r.extra.substitutions:
             assert orig != new and orig[0].isupper() == new[0].isupper()
             assert new.lower() in [p.lower() for p in load_lexicon()[orig.lower()]]
         (again,) = objective.nll([r.perturbed_text], [s.summary])
@@ -260,10 +259,10 @@ def test_wordnet_adds_up_to_three_synonyms_and_can_be_switched_off(wordnet, obje
     assert candidates_for("qwerty") == ("qwerty like",)
     assert wordnet_used(ARGS) and not wordnet_used(dataclasses.replace(ARGS, ood_wordnet=False))
     off = ood_attack(objective, samples, dataclasses.replace(ARGS, ood_wordnet=False), "nonmono", progress=False)
-    assert all(r.extra["wordnet"] is False for r in off)
+    assert all(r.extra.wordnet is False for r in off)
     on = ood_attack(objective, samples, ARGS, "nonmono", progress=False)
-    assert all(r.extra["wordnet"] is True for r in on)
-    assert all(a.extra["substitutable_words"] > b.extra["substitutable_words"] for a, b in zip(on, off))
+    assert all(r.extra.wordnet is True for r in on)
+    assert all(a.extra.substitutable_words > b.extra.substitutable_words for a, b in zip(on, off))
 
 
 def test_switching_wordnet_off_gives_the_lexicon_only_records(objective, samples, monkeypatch):

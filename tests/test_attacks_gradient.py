@@ -14,7 +14,7 @@ import torch
 
 from mono_s2s.attacks.common import Objective, candidate_vocabulary, evaluate_triggers_per_sample
 from mono_s2s.attacks.hotflip import first_order_scores, hotflip_attack, neutral_token
-from mono_s2s.attacks.universal import evaluate_trigger, learn_universal_trigger
+from mono_s2s.attacks.universal import learn_universal_trigger, universal_attack
 from mono_s2s.config import AttackArgs, ModelConfig
 from mono_s2s.data.synthetic import generate_corpus
 from mono_s2s.models import build_model
@@ -48,13 +48,14 @@ def mono_obj(tok):
 
 
 def hf_args(**kw) -> AttackArgs:
-    base = dict(hotflip_trigger_len=3, hotflip_iters=4, hotflip_topk=5, hotflip_beam=1, hotflip_restarts=2)
+    base = dict(hotflip_trigger_len=3, hotflip_iters=4, hotflip_topk=5, hotflip_proposals=6, hotflip_beam=1,
+                hotflip_restarts=2)
     return AttackArgs(**{**base, **kw})
 
 
 def uni_args(**kw) -> AttackArgs:
-    base = dict(universal_trigger_len=3, universal_epochs=1, universal_topk=4, universal_beam=2,
-                universal_train_samples=4, universal_eval_samples=3)
+    base = dict(universal_trigger_len=3, universal_max_sweeps=2, universal_restarts=2, universal_topk=4,
+                universal_beam=2, universal_batch=2, universal_train_samples=4, universal_eval_samples=3)
     return AttackArgs(**{**base, **kw})
 
 
@@ -68,47 +69,63 @@ def test_hotflip_records_and_budget(obj, corpus, beam):
     q0 = obj.queries
     recs = hotflip_attack(obj, samples, args, "baseline", progress=False)
     assert [r.sample_id for r in recs] == [s.id for s in samples]
-    bound = 1 + args.hotflip_restarts * args.hotflip_iters * beam * (1 + args.hotflip_trigger_len * args.hotflip_topk)
+    bound = 1 + args.hotflip_restarts * args.hotflip_iters * beam * (1 + args.hotflip_proposals)
     for r in recs:
         assert r.attack == "hotflip" and r.model == "baseline"
-        assert len(r.extra["trigger_ids"]) == args.hotflip_trigger_len
-        n_it = len(r.extra["loss_per_iteration"])
+        assert len(r.extra.trigger_ids) == args.hotflip_trigger_len
+        n_it = len(r.extra.loss_per_iteration)
         assert n_it == args.hotflip_restarts * args.hotflip_iters  # the whole budget: no early stop
-        assert len(r.extra["grad_norms_per_iteration"]) == n_it
-        assert len(r.extra["token_evolution"]) == n_it + 1
-        assert len(r.extra["avg_grad_mag_per_position"]) == args.hotflip_trigger_len
+        assert len(r.extra.grad_norms_per_iteration) == n_it
+        assert len(r.extra.token_evolution) == n_it + 1
+        assert len(r.extra.avg_grad_mag_per_position) == args.hotflip_trigger_len
         assert 0 < r.queries <= bound
         assert 0 <= r.tokens_changed <= args.hotflip_trigger_len
-        assert r.extra["min_grad_norm"] > 0
+        assert r.extra.min_grad_norm > 0
         # The record keeps every iteration's values, so the runner logs iterations from records alone.
-        assert len(r.extra["tokens_changed_per_iteration"]) == n_it
-        assert r.extra["loss_per_iteration"][-1] == pytest.approx(r.attacked_nll)
-        assert r.extra["tokens_changed_per_iteration"][-1] == r.tokens_changed
-    assert sum(r.queries for r in recs) == obj.queries - q0
+        assert len(r.extra.tokens_changed_per_iteration) == n_it
+        assert r.extra.loss_per_iteration[-1] == pytest.approx(r.attacked_nll)
+        assert r.extra.tokens_changed_per_iteration[-1] == r.tokens_changed
+    # Every sequence scored is counted: the attack's queries, plus one per sample for its random control.
+    assert sum(r.queries for r in recs) + len(recs) == obj.queries - q0
+
+
+def test_hotflip_control_is_a_random_trigger_the_same_for_every_model(obj, mono_obj, corpus):
+    args = hf_args(hotflip_iters=2)
+    samples = corpus["test"][:3]
+    base = hotflip_attack(obj, samples, args, "baseline", progress=False)
+    mono = hotflip_attack(mono_obj, samples, args, "monotonic", progress=False)
+    for a, b, s in zip(base, mono, samples):
+        control = a.extra.control_trigger_ids
+        assert control == b.extra.control_trigger_ids and len(control) == args.hotflip_trigger_len
+        src = obj.source_ids(s.source, room=args.hotflip_trigger_len)
+        assert a.control_nll == pytest.approx(obj.nll_ids([src + control], [obj.label_ids(s.summary)])[0], abs=1e-5)
+        assert a.control_text == obj.decode(src + control)
+        assert a.adversarial_excess == pytest.approx(a.attacked_nll - a.control_nll)
+    assert [r.sample_id for r in base] != [] and len({tuple(r.extra.control_trigger_ids) for r in base}) == 3
 
 
 def test_hotflip_only_accepts_improving_flips(obj, corpus):
     args = hf_args()
     for r in hotflip_attack(obj, corpus["test"][:4], args, "baseline", progress=False):
-        losses = r.extra["loss_per_iteration"]
+        losses = r.extra.loss_per_iteration
         assert all(b >= a - 1e-6 for a, b in zip(losses, losses[1:]))
         # Baseline of the search = NLL with the initial trigger (not the clean NLL: the trigger itself moves it).
-        assert r.attacked_nll >= r.extra["initial_trigger_nll"] - 1e-5
-        assert r.extra["loss_improvement"] >= -1e-5
+        assert r.attacked_nll >= r.extra.initial_trigger_nll - 1e-5
+        assert r.extra.loss_improvement >= -1e-5
         # The reported NLL is that of the reported trigger, and the text is what was scored.
         s = next(x for x in corpus["test"] if x.id == r.sample_id)
         src = obj.source_ids(s.source, room=args.hotflip_trigger_len)
-        again = obj.nll_ids([src + r.extra["trigger_ids"]], [obj.label_ids(s.summary)])[0]
+        again = obj.nll_ids([src + r.extra.trigger_ids], [obj.label_ids(s.summary)])[0]
         assert again == pytest.approx(r.attacked_nll, abs=1e-4)
         assert r.original_nll == pytest.approx(obj.nll([s.source], [s.summary])[0], abs=1e-5)
-        assert r.trigger == obj.decode(r.extra["trigger_ids"])
+        assert r.trigger == obj.decode(r.extra.trigger_ids)
 
 
 def test_hotflip_reproducible(obj, corpus):
     args = hf_args()
     a = hotflip_attack(obj, corpus["test"][:3], args, "baseline", progress=False)
     b = hotflip_attack(obj, corpus["test"][:3], args, "baseline", progress=False)
-    assert [r.extra["trigger_ids"] for r in a] == [r.extra["trigger_ids"] for r in b]
+    assert [r.extra.trigger_ids for r in a] == [r.extra.trigger_ids for r in b]
     assert [r.attacked_nll for r in a] == [r.attacked_nll for r in b]
 
 
@@ -140,9 +157,9 @@ def test_hotflip_beats_random_flips(obj, tok, corpus):
 def test_hotflip_uses_its_budget_and_restarts_from_random_triggers(obj, corpus):
     # Round 1 stopped at the first step that did not improve (1-3 iterations, 26-31 of 166 queries).
     args = hf_args(hotflip_iters=3, hotflip_beam=2, hotflip_restarts=3)
-    bound = 1 + 3 * 3 * 2 * (1 + args.hotflip_trigger_len * args.hotflip_topk)
+    bound = 1 + 3 * 3 * 2 * (1 + args.hotflip_proposals)
     for r in hotflip_attack(obj, corpus["test"][:3], args, "baseline", progress=False):
-        assert r.extra["iterations"] == 9 and r.extra["restarts"] == 3
+        assert r.extra.iterations == 9 and r.extra.restarts == 3
         assert bound // 2 < r.queries <= bound  # most of the budget is spent (repeated candidates are not rescored)
     one = hotflip_attack(obj, corpus["test"][:3], hf_args(hotflip_restarts=1), "baseline", progress=False)
     two = hotflip_attack(obj, corpus["test"][:3], hf_args(hotflip_restarts=2), "baseline", progress=False)
@@ -171,6 +188,34 @@ def test_hotflip_beats_random_search_with_the_same_queries(attack_target):
         hot.append(r.attacked_nll)
     assert statistics.mean(hot) > statistics.mean(rnd), (hot, rnd)
     assert sum(h > x for h, x in zip(hot, rnd)) >= 5  # per sample too, not only on average
+
+
+def test_hotflip_beats_a_search_that_redraws_random_tokens(attack_target, monkeypatch):
+    """The gradient's part (issue 12): the same search with random scores in place of the first-order ones (so
+    its proposals are random re-draws of one token) and the same query budget finds weaker triggers, on average
+    and on most samples, on a trained model with the run's own settings."""
+    import mono_s2s.attacks.hotflip as hotflip
+
+    model, tok, cfg, corpus = attack_target
+    samples, args = corpus["test"][:6], AttackArgs()
+
+    def run():
+        objective = Objective(model, tok, cfg.data.max_source_tokens, cfg.data.max_summary_tokens)
+        return hotflip.hotflip_attack(objective, samples, args, "nonmono", progress=False)
+
+    hot = run()
+    real, gen = hotflip.first_order_scores, torch.Generator().manual_seed(0)
+
+    def random_scores(grad, current, emb, candidates):
+        s = real(grad, current, emb, candidates)
+        return torch.where(torch.isfinite(s), torch.rand(s.shape, generator=gen), s)
+
+    monkeypatch.setattr(hotflip, "first_order_scores", random_scores)
+    redraw = run()
+    assert all(abs(a.queries - b.queries) <= 0.1 * b.queries for a, b in zip(hot, redraw))  # the same budget
+    gain = [(a.attacked_nll, b.attacked_nll) for a, b in zip(hot, redraw)]
+    assert statistics.mean(a for a, _ in gain) > statistics.mean(b for _, b in gain), gain
+    assert sum(a > b for a, b in gain) >= 4, gain
 
 
 def test_first_order_ranking_is_informative(obj, tok, corpus):
@@ -222,30 +267,55 @@ def test_universal_trigger_learns_and_generalizes_api(obj, corpus):
     assert len(train) == args.universal_train_samples and len(held_out) == args.universal_eval_samples
     assert not {s.id for s in train} & {s.id for s in held_out}
     q0 = obj.queries
-    trig, hist = learn_universal_trigger(obj, train, args, progress=False)
-    assert len(trig) == args.universal_trigger_len
-    n, m = len(train), args.universal_trigger_len
-    assert hist["queries"] == obj.queries - q0
-    assert 0 < hist["queries"] <= n * (1 + args.universal_epochs * m * args.universal_beam * (1 + args.universal_topk))
-    losses = hist["loss"]
-    assert len(losses) == 1 + args.universal_epochs * m == len(hist["trigger_text"])
-    assert all(b >= a - 1e-6 for a, b in zip(losses, losses[1:]))
-    assert hist["final_loss"] > hist["initial_loss"]
-    # The history's training loss is the mean NLL evaluate_trigger measures on the training samples.
-    on_train = evaluate_trigger(obj, train, trig, args, "baseline")
-    assert statistics.mean(r.attacked_nll for r in on_train) == pytest.approx(hist["final_loss"], abs=1e-4)
-    recs = evaluate_trigger(obj, held_out, trig, args, "baseline")
+    learned = learn_universal_trigger(obj, train, args, progress=False)
+    trig, m = learned.ids, args.universal_trigger_len
+    assert len(trig) == m and learned.text == obj.decode(trig)
+    assert learned.queries == obj.queries - q0 > 0
+    # One loss list per restart: the start's loss, then one per sweep, at most the cap; a list stops early
+    # only at a sweep that did not improve (converged).
+    assert len(learned.sweep_loss) == args.universal_restarts == len(learned.converged)
+    for losses, done in zip(learned.sweep_loss, learned.converged):
+        assert 2 <= len(losses) <= 1 + args.universal_max_sweeps
+        assert all(b > a for a, b in zip(losses[:-2], losses[1:-1]))  # every sweep but the last improved
+        assert done == (losses[-1] <= max(losses[:-1]))
+    assert learned.loss == max(max(losses) for losses in learned.sweep_loss)
+    assert learned.loss > learned.sweep_loss[0][0]  # the search gained over the neutral start
+    # The kept loss is the mean NLL the attack measures with the trigger on the training samples.
+    on_train = universal_attack(obj, train, args, "baseline", progress=False, prepared=learned)
+    assert statistics.mean(r.attacked_nll for r in on_train) == pytest.approx(learned.loss, abs=1e-4)
+    recs = universal_attack(obj, held_out, args, "baseline", progress=False, prepared=learned)
     assert [r.sample_id for r in recs] == [s.id for s in held_out]
     assert all(r.attack == "universal" and r.queries == 2 and r.tokens_changed == m for r in recs)
-    assert all(r.trigger == obj.decode(trig) and r.extra["trigger_ids"] == trig for r in recs)
+    assert all(r.trigger == obj.decode(trig) and r.extra.trigger_ids == trig for r in recs)
+    # Each record's control: a random trigger of the same length on the same sample, scored.
+    for r, s in zip(recs, held_out):
+        control = r.extra.control_trigger_ids
+        assert len(control) == m and control != trig
+        src = obj.source_ids(s.source, room=m)
+        assert r.control_nll == pytest.approx(obj.nll_ids([src + control], [obj.label_ids(s.summary)])[0], abs=1e-5)
+        assert r.control_text == obj.decode(src + control)
+        assert isinstance(r.extra.survives_truncation, bool)
 
 
 def test_universal_reproducible(obj, corpus):
     args = uni_args()
     train, _ = split_samples(corpus["test"], args)
-    a, ha = learn_universal_trigger(obj, train, args, progress=False)
-    b, hb = learn_universal_trigger(obj, train, args, progress=False)
-    assert a == b and ha["loss"] == hb["loss"]
+    a = learn_universal_trigger(obj, train, args, progress=False)
+    b = learn_universal_trigger(obj, train, args, progress=False)
+    assert a.ids == b.ids and a.sweep_loss == b.sweep_loss
+
+
+def test_universal_trigger_beats_its_random_control(attack_target):
+    """On a trained model, with the run's own search settings: the learned trigger degrades held-out samples
+    more than random triggers of the same length do (each record's control), on average and on most samples."""
+    model, tok, cfg, corpus = attack_target
+    objective = Objective(model, tok, cfg.data.max_source_tokens, cfg.data.max_summary_tokens)
+    args = AttackArgs(universal_train_samples=25, universal_batch=25)
+    learned = learn_universal_trigger(objective, corpus["validation"][:25], args, progress=False)
+    recs = universal_attack(objective, corpus["test"][:12], args, "nonmono", progress=False, prepared=learned)
+    excess = [r.adversarial_excess for r in recs]
+    assert statistics.mean(excess) > 0, excess
+    assert sum(e > 0 for e in excess) >= 8, excess
 
 
 # -- transfer -------------------------------------------------------------------------------------------------
@@ -254,8 +324,9 @@ def test_universal_reproducible(obj, corpus):
 def test_transfer_between_models(obj, mono_obj, corpus):
     args = uni_args()
     train, held_out = split_samples(corpus["test"], args)
-    trig, _ = learn_universal_trigger(obj, train, args, progress=False)
-    recs = evaluate_trigger(mono_obj, held_out, trig, args, "monotonic", attack="universal_transfer")
+    trig = learn_universal_trigger(obj, train, args, progress=False).ids
+    recs = universal_attack(mono_obj, held_out, args, "monotonic", progress=False, prepared=trig,
+                            attack="universal_transfer:baseline->monotonic")
     assert [r.model for r in recs] == ["monotonic"] * len(held_out)
     for r, s in zip(recs, held_out):
         src = mono_obj.source_ids(s.source, room=len(trig))
@@ -266,9 +337,10 @@ def test_transfer_between_models(obj, mono_obj, corpus):
     # HotFlip transfer: each sample keeps its own trigger.
     samples = corpus["test"][:3]
     hf = hotflip_attack(obj, samples, hf_args(hotflip_iters=2), "baseline", progress=False)
-    triggers = {r.sample_id: r.extra["trigger_ids"] for r in hf}
-    moved = evaluate_triggers_per_sample(mono_obj, samples, triggers, args, "monotonic", "hotflip_transfer")
-    assert [r.extra["trigger_ids"] for r in moved] == [triggers[s.id] for s in samples]
+    triggers = {r.sample_id: r.extra.trigger_ids for r in hf}
+    moved = evaluate_triggers_per_sample(mono_obj, samples, triggers, args, "monotonic",
+                                         "hotflip_transfer:baseline->monotonic")
+    assert [r.extra.trigger_ids for r in moved] == [triggers[s.id] for s in samples]
     # On the source model, the per-sample evaluation reproduces HotFlip's own numbers.
     same = evaluate_triggers_per_sample(obj, samples, triggers, args, "baseline", "hotflip")
     assert [r.attacked_nll for r in same] == pytest.approx([r.attacked_nll for r in hf], abs=1e-4)

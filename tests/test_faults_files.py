@@ -254,7 +254,7 @@ def test_bad_record_lines_are_skipped_with_one_warning_and_every_good_record_is_
 
 
 def test_a_line_cut_by_a_kill_is_dropped_and_the_file_stays_appendable(attacked, tmp_path, capsys):
-    from mono_s2s.attacks.runner import RECORDS_FILE, RecordStore
+    from mono_s2s.attacks.store import RECORDS_FILE, RecordStore
 
     out = _copy(attacked, tmp_path)
     path = out / "results" / RECORDS_FILE
@@ -276,7 +276,8 @@ def test_record_types_are_attack_records_fields():
     from mono_s2s.attacks.common import AttackRecord
     from mono_s2s.results import RECORD_TYPES
 
-    kinds = {str: "string", float: "number", int: "integer", bool: "boolean", dict: "object"}
+    # extra is Any in the dataclass (each attack's own typed extras, mono_s2s.attacks.registry), a JSON object stored.
+    kinds = {str: "string", float: "number", int: "integer", bool: "boolean", dict: "object", typing.Any: "object"}
     hints = typing.get_type_hints(AttackRecord)
     for f in fields(AttackRecord):
         union = typing.get_origin(hints[f.name]) in (typing.Union, types.UnionType)
@@ -284,18 +285,19 @@ def test_record_types_are_attack_records_fields():
         nullable = type(None) in args
         base = next((a for a in args if a is not type(None)), hints[f.name])
         assert RECORD_TYPES[f.name] == (kinds[typing.get_origin(base) or base], nullable), f.name
-    derived = set(AttackRecord("a", "m", "s", 1.0, 2.0, True, 1, "x").to_dict()) - {f.name for f in fields(AttackRecord)}
-    assert {RECORD_TYPES[name] for name in derived} == {("number", False)}
+    # A record with no control and no generated summaries: exactly the measures that need them are null.
+    stored = AttackRecord("a", "m", "s", 1.0, 2.0, 1, "x").to_dict()
+    derived = set(stored) - {f.name for f in fields(AttackRecord)}
+    assert {name: RECORD_TYPES[name] for name in derived} == {name: ("number", stored[name] is None) for name in derived}
     assert set(RECORD_TYPES) == {f.name for f in fields(AttackRecord)} | derived
     required = {f.name for f in fields(AttackRecord) if f.default is MISSING and f.default_factory is MISSING}
-    assert required == {"attack", "model", "sample_id", "original_nll", "attacked_nll", "success", "queries",
-                        "perturbed_text"}
+    assert required == {"attack", "model", "sample_id", "original_nll", "attacked_nll", "queries", "perturbed_text"}
 
 
 # -- a results file with wrong types --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name, value, message", [
-    ("success", "maybe", "must be true or false, found a string"),
+    ("success", "maybe", "must be true or false or null, found a string"),
     ("sample_id", None, "must be a string, found null"),
     ("original_nll", "oops", "must be a number, found a string"),
     ("queries", True, "must be an integer, found a boolean"),

@@ -35,7 +35,7 @@ SETS = ("model.d_model=16", "model.d_ff=32", "model.n_heads=2", "model.n_encoder
         "train.eval_batch_size=16", "train.num_beams=1",
         "attacks.hotflip_samples=2", "attacks.hotflip_iters=2", "attacks.hotflip_trigger_len=2",
         "attacks.hotflip_topk=2", "attacks.universal_train_samples=2", "attacks.universal_eval_samples=2",
-        "attacks.universal_epochs=1", "attacks.universal_trigger_len=2", "attacks.universal_topk=2",
+        "attacks.universal_max_sweeps=1", "attacks.universal_restarts=1", "attacks.universal_trigger_len=2", "attacks.universal_topk=2",
         "attacks.universal_beam=1", "attacks.nes_samples=2", "attacks.nes_population=2",
         "attacks.nes_generations=1", "attacks.nes_trigger_len=2", "attacks.injection_samples=2",
         "attacks.ood_samples=2")

@@ -208,7 +208,7 @@ TINY = {
                   "model.n_decoder_layers=1", "model.vocab_size=150", "data.n_train=32", "data.n_validation=8",
                   "data.n_test=4", "data.max_source_tokens=48", "data.max_summary_tokens=8", "train.batch_size=16",
                   "train.eval_batch_size=16", "train.epochs=1", "train.num_beams=1", "attacks.hotflip_iters=2",
-                  "attacks.hotflip_trigger_len=2", "attacks.hotflip_topk=2", "attacks.universal_epochs=1",
+                  "attacks.hotflip_trigger_len=2", "attacks.hotflip_topk=2", "attacks.universal_max_sweeps=1", "attacks.universal_restarts=1",
                   "attacks.universal_trigger_len=2", "attacks.universal_topk=2", "attacks.universal_beam=1",
                   "attacks.nes_population=2", "attacks.nes_generations=1", "attacks.nes_trigger_len=2"],
 }

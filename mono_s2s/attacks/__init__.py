@@ -14,7 +14,7 @@ def transfer_name(attack: str, source: str, target: str) -> str:
     """The attack name of transfer records: ``hotflip_transfer:nonmono->mono`` (found on source, run on target)."""
     return f"{attack}_transfer:{source}->{target}"
 
-_LAZY = ("AttackRecord", "Objective", "candidate_vocabulary", "is_success")
+_LAZY = ("AttackRecord", "Objective", "candidate_vocabulary", "output_success")
 
 
 def __getattr__(name: str):

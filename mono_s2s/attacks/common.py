@@ -3,10 +3,23 @@
 Objective (TextAttack's "goal"): the mean token negative log-likelihood (NLL) of
 the reference summary given the (attacked) source, in eval mode (no dropout);
 perplexity = exp(NLL). An attack makes the model *worse*, so it maximises NLL.
+The teacher-forced NLL is what every search optimises and the secondary measure.
 
-Success rule (documented once, used by every attack): an attack on a sample
-succeeds when the relative degradation ``(attacked - original) / original`` is
-at least ``AttackArgs.success_threshold`` (default 0.1, i.e. +10 % NLL).
+The primary measures are of the *output* (issue 12): the runner generates the
+summary of the clean source, of the attacked source and of the random control's
+source with the clean evaluation's settings, and fills in ROUGE-L and (on the
+embedded corpus) fact recall of each. Success (:func:`output_success`, one rule
+for every model, in absolute terms): the attacked summary's ROUGE-L is at least
+``attacks.success_rouge_drop`` (default 0.1) below the clean summary's, or it
+states fewer of the reference's facts than the clean summary did (when facts are
+known and ``attacks.success_fact_loss`` is true). The round-1 rule (+10 %
+*relative* NLL) asked +0.22 nats of one model and +0.11 of another.
+
+Every record also carries its **random control**: the same sample perturbed at
+the same budget without search (a random trigger of the same length, random
+substitutions of as many words under the same protections, a random template).
+``adversarial_excess`` = attacked - control NLL: what the search adds over
+chance.
 
 Triggers are token ids inserted just before the source's ``</s>``; the source is
 truncated first so that the trigger always survives truncation.
@@ -34,22 +47,52 @@ class BadRecord(ValueError):
 
 
 @dataclass
+class TriggerExtra:
+    """The extras of a record whose attack is a fixed trigger (universal, and every transfer record)."""
+
+    trigger_ids: list[int]
+    control_trigger_ids: list[int] | None = None  # the random control's trigger, same length
+    # Whether appending the trigger to the *whole* source would have kept it within max_source_tokens
+    # (the attacks cut the source to make room, so the trigger the model saw always survived).
+    survives_truncation: bool | None = None
+
+
+@dataclass
 class AttackRecord:
-    """One attack on one sample against one model."""
+    """One attack on one sample against one model.
+
+    ``extra`` is the attack's own typed extras (a dataclass of its module, named by
+    :func:`mono_s2s.attacks.registry.extra_type`); stored as a JSON object.
+    """
 
     attack: str
     model: str  # variant slug: nonmono, mono, softplus_gate
     sample_id: str
     original_nll: float
     attacked_nll: float
-    success: bool
     queries: int  # forward passes (sequences scored) the attack spent on this sample
     perturbed_text: str  # the attacked source, as text
     trigger: str | None = None  # the trigger text, for trigger attacks
-    tokens_changed: int = 0
+    tokens_changed: int = 0  # trigger tokens, or words substituted
+    # The random control at the same budget, on the same sample (None: the attack has none).
+    control_nll: float | None = None
+    control_text: str | None = None
+    # Label preservation (substitution, OOD on a corpus with facts): every reference fact is still stated in
+    # the attacked source. A record with False is counted and left out of the analysis. None: not checked.
+    label_preserved: bool | None = None
+    # -- filled in by the runner after the search (generation with the clean evaluation's settings) --
+    original_summary: str | None = None
+    attacked_summary: str | None = None
+    control_summary: str | None = None
     original_rougeL: float | None = None
     attacked_rougeL: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)  # attack-specific (gradient norms, histories, ...)
+    control_rougeL: float | None = None
+    original_fact_recall: float | None = None  # None: the corpus does not know the record's facts
+    attacked_fact_recall: float | None = None
+    control_fact_recall: float | None = None
+    success: bool | None = None  # :func:`output_success`; None until the summaries are generated
+    seconds: float = 0.0  # wall time of the search (kept in the record: a resumed run reports the work)
+    extra: Any = field(default_factory=dict)
 
     @property
     def original_ppl(self) -> float:
@@ -67,10 +110,38 @@ class AttackRecord:
     def rel_degradation(self) -> float:
         return self.abs_degradation / self.original_nll if self.original_nll > 0 else math.nan
 
+    @property
+    def control_degradation(self) -> float | None:
+        return None if self.control_nll is None else self.control_nll - self.original_nll
+
+    @property
+    def adversarial_excess(self) -> float | None:
+        """Attacked - control NLL (nats): what the search adds over a random perturbation of the same budget."""
+        return None if self.control_nll is None else self.attacked_nll - self.control_nll
+
+    @property
+    def rouge_drop(self) -> float | None:
+        return _drop(self.original_rougeL, self.attacked_rougeL)
+
+    @property
+    def control_rouge_drop(self) -> float | None:
+        return _drop(self.original_rougeL, self.control_rougeL)
+
+    @property
+    def fact_recall_drop(self) -> float | None:
+        return _drop(self.original_fact_recall, self.attacked_fact_recall)
+
+    @property
+    def control_fact_recall_drop(self) -> float | None:
+        return _drop(self.original_fact_recall, self.control_fact_recall)
+
+    DERIVED = ("original_ppl", "attacked_ppl", "abs_degradation", "rel_degradation", "control_degradation",
+               "adversarial_excess", "rouge_drop", "control_rouge_drop", "fact_recall_drop",
+               "control_fact_recall_drop")
+
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.update(original_ppl=self.original_ppl, attacked_ppl=self.attacked_ppl,
-                 abs_degradation=self.abs_degradation, rel_degradation=self.rel_degradation)
+        d = asdict(self)  # a dataclass extra becomes a dict too
+        d.update({name: getattr(self, name) for name in self.DERIVED})
         return d
 
     @classmethod
@@ -78,19 +149,39 @@ class AttackRecord:
         """The record a stored JSON value holds; :class:`BadRecord` naming the field if it does not fit.
 
         Every field must have its type (:data:`mono_s2s.results.RECORD_TYPES`): a
-        ``"maybe"`` success or a null sample id would otherwise be counted.
+        ``"maybe"`` success or a null sample id would otherwise be counted. The
+        extras become the attack's dataclass; one that does not fit it is a bad record too.
         """
+        from mono_s2s.attacks.registry import extra_type
+
         required = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING]
         problem = record_problem(d, required)
         if problem:
             name, what = problem
             raise BadRecord(f"field '{name}' {what}" if name else f"a record {what}")
         names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+        record = cls(**{k: v for k, v in d.items() if k in names})
+        kind = extra_type(record.attack)
+        if kind is not None and isinstance(record.extra, dict):
+            known = {f.name for f in fields(kind)}
+            try:
+                record.extra = kind(**{k: v for k, v in record.extra.items() if k in known})
+            except TypeError as e:
+                raise BadRecord(f"field 'extra' does not fit {record.attack}'s extras ({e})") from None
+        return record
 
 
-def is_success(original_nll: float, attacked_nll: float, threshold: float) -> bool:
-    return original_nll > 0 and (attacked_nll - original_nll) / original_nll >= threshold
+def _drop(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else before - after
+
+
+def output_success(record: AttackRecord, args: Any) -> bool:
+    """The success rule on the output, the same absolute threshold for every model (see the module docstring)."""
+    drop = record.rouge_drop
+    if drop is not None and drop >= args.success_rouge_drop:
+        return True
+    lost = record.fact_recall_drop
+    return bool(args.success_fact_loss and lost is not None and lost > 1e-9)
 
 
 def sample_rng(seed: int, sample_id: str) -> np.random.Generator:
@@ -135,6 +226,10 @@ class Objective:
         """Token ids of the source without ``</s>``, truncated to leave ``room`` tokens for a trigger."""
         ids = self.tok(self.prefix + source, add_special_tokens=False)["input_ids"]
         return ids[: self.max_source - 1 - room]
+
+    def source_length(self, source: str) -> int:
+        """Tokens of the whole source (prefix included, ``</s>`` not), before any truncation."""
+        return len(self.tok(self.prefix + source, add_special_tokens=False)["input_ids"])
 
     def label_ids(self, summary: str) -> list[int]:
         return self.tok(summary, truncation=True, max_length=self.max_summary)["input_ids"]
@@ -231,7 +326,6 @@ def evaluate_triggers_per_sample(objective: Objective, samples: Sequence[Any], t
     original = objective.nll_ids([objective.source_ids(s.source) for s in samples], labels)
     attacked = objective.nll_ids(attacked_src, labels)
     return [AttackRecord(attack=attack, model=model_slug, sample_id=s.id, original_nll=o, attacked_nll=a,
-                         success=is_success(o, a, args.success_threshold), queries=2,
-                         perturbed_text=objective.decode(src), trigger=objective.decode(t), tokens_changed=len(t),
-                         extra={"trigger_ids": t})
+                         queries=2, perturbed_text=objective.decode(src), trigger=objective.decode(t),
+                         tokens_changed=len(t), extra=TriggerExtra(trigger_ids=t))
             for s, t, src, o, a in zip(samples, trigs, attacked_src, original, attacked)]

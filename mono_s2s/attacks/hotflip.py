@@ -5,10 +5,11 @@ TextAttack decomposition:
 - goal: raise the objective (mean token NLL of the reference summary), see ``common.Objective``;
 - transformation: replace one token of an ``m``-token trigger appended to the
   source (just before ``</s>``) by a token of ``candidate_vocabulary``;
-- search: first-order (gradient) ranking of each position's flips, the top
-  ``hotflip_topk`` per position re-ranked by the true objective, beam search of
-  width ``hotflip_beam``, a fixed budget of ``hotflip_iters`` iterations from
-  each of ``hotflip_restarts`` starts; the best trigger over all of them is kept.
+- search: first-order (gradient) ranking of each position's flips; from each
+  beam state, ``hotflip_proposals`` flips drawn from the top ``hotflip_topk`` of
+  every position are re-ranked by the true objective; beam search of width
+  ``hotflip_beam``, a fixed budget of ``hotflip_iters`` iterations from each of
+  ``hotflip_restarts`` starts; the best trigger over all of them is kept.
 
 Departures from the paper:
 
@@ -16,10 +17,17 @@ Departures from the paper:
   trigger changes (as in the seed notebook), so the source text itself is
   intact and the attack is a per-sample trigger, comparable with the universal one.
 - The paper takes the single best first-order flip. The first-order score is
-  only a linear estimate, so each position's ``hotflip_topk`` best flips are
-  scored with the true NLL (batched forwards), as Wallace et al. (2019) do for
-  triggers. Taking the top-k per position, not over all positions pooled,
-  keeps one position with large gradients from taking every candidate.
+  only a linear estimate, and on these models a poor one (Spearman correlation
+  0.1-0.3 with the true change of single flips): scoring only each position's
+  3 best flips lost to a search that re-draws random tokens with the same
+  queries (0.42 against 0.54 nats on a trained d_model-32 model). So the
+  gradient is used as a *filter*, as GCG does (Zou et al., 2023, "Universal
+  and Transferable Adversarial Attacks on Aligned Language Models"): the flips
+  scored are drawn uniformly from each position's top ``hotflip_topk`` (100),
+  which beat the random re-draw search on 8 of 8 samples on that model (0.60
+  against 0.45) and on the default d_model-64 baseline (0.56 against 0.40).
+  Top-k per position, not over all positions pooled, keeps one position with
+  large gradients from taking every candidate.
 - No early stop (issue 12): round 1 stopped at the first iteration where no
   candidate raised the NLL, after 1-3 iterations and 26-31 of 166 queries.
   Now a step that does not improve perturbs the best state (one random
@@ -34,11 +42,13 @@ Departures from the paper:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Sequence
 
 import torch
 
-from mono_s2s.attacks.common import AttackRecord, Objective, each_sample, is_success
+from mono_s2s.attacks.common import AttackRecord, Objective, each_sample
+from mono_s2s.attacks.search import beam_step, top_flips
 
 
 def neutral_token(tokenizer, candidates: Sequence[int]) -> int:
@@ -67,101 +77,128 @@ def first_order_scores(grad: torch.Tensor, current: Sequence[int], emb: torch.Te
     return scores.masked_fill(same, float("-inf"))
 
 
+@dataclass
+class HotFlipExtra:
+    """What a HotFlip record keeps besides the common fields (the guide's per-iteration keys come from here)."""
+
+    trigger_ids: list[int]
+    control_trigger_ids: list[int]  # the random control: a trigger of the same length, drawn before the search
+    iterations: int
+    restarts: int
+    initial_trigger_nll: float
+    loss_improvement: float  # final - initial trigger NLL: the gain of the search itself
+    loss_per_iteration: list[float]  # best NLL so far after each iteration, all restarts in order
+    grad_norms_per_iteration: list[float]
+    tokens_changed_per_iteration: list[int]
+    token_evolution: list[str]  # the best trigger so far: the initial one, then after each iteration
+    avg_grad_mag_per_position: list[float]
+    avg_grad_norm: float
+    max_grad_norm: float
+    min_grad_norm: float
+    std_grad_norm: float
+    avg_tokens_changed: float
+
+
+def random_trigger(rng, candidates: Sequence[int], m: int) -> tuple[int, ...]:
+    """``m`` candidate tokens drawn uniformly (with replacement): the random control and a random restart."""
+    return tuple(candidates[int(i)] for i in rng.integers(len(candidates), size=m))
+
+
+def cached_scorer(objective: Objective, src: list[int], labels: list[int], cache: dict):
+    """The true NLL of triggers appended to ``src``; a trigger already scored is looked up, not paid for again."""
+    def score(states: list[tuple[int, ...]]) -> list[float]:
+        todo = list(dict.fromkeys(t for t in states if t not in cache))
+        if todo:
+            cache.update(zip(todo, objective.nll_ids([src + list(t) for t in todo], [labels] * len(todo))))
+        return [cache[t] for t in states]
+    return score
+
+
 def hotflip_attack(objective: Objective, samples: list, args, model_slug: str, *,
-                   progress: bool = True) -> list[AttackRecord]:
+                   progress: bool = True, prepared=None) -> list[AttackRecord]:
     """One HotFlip trigger per sample; one ``AttackRecord`` per sample.
 
     Each record keeps its per-iteration history over all restarts in order
-    (``extra``: ``loss_per_iteration``, the best NLL so far after each iteration;
+    (:class:`HotFlipExtra`: ``loss_per_iteration``, the best NLL so far after each iteration;
     ``grad_norms_per_iteration``, the L2 norm of the trigger gradient of the beam's
     first state, its best unless the previous step perturbed it; ``tokens_changed_per_iteration``,
     of the best trigger so far), from which the runner logs the guide's per-iteration keys.
 
     Queries per sample are at most ``1 + hotflip_restarts * hotflip_iters * hotflip_beam *
-    (1 + hotflip_trigger_len * hotflip_topk)``: the clean NLL, then per iteration one
-    gradient pass per beam state (which also scores it) and ``hotflip_topk`` candidates per
-    position and beam state, fewer when candidates repeat.
+    (1 + hotflip_proposals)``: the clean NLL, then per iteration one gradient pass per beam
+    state (which also scores it) and ``hotflip_proposals`` flips per beam state, fewer when
+    fewer flips of the top-k are left unscored. The random control (one more sequence) is
+    not part of the attack's queries.
     """
-    m, k, width = args.hotflip_trigger_len, args.hotflip_topk, args.hotflip_beam
+    m, k, width, n_prop = args.hotflip_trigger_len, args.hotflip_topk, args.hotflip_beam, args.hotflip_proposals
     candidates = list(objective.candidates)
     if not candidates:
         raise ValueError("hotflip: the tokenizer has no candidate trigger tokens")
     cand_t = torch.tensor(candidates, device=objective.device)
     emb = objective.embedding_matrix()
-    start = neutral_token(objective.tok, candidates)
-    initial = [start] * m
+    initial = (neutral_token(objective.tok, candidates),) * m
     records: list[AttackRecord] = []
     for sample, rng in each_sample(samples, args, "hotflip", model_slug, progress):
+        # Drawn first, so every model gets the same control (the search's later draws depend on the model).
+        control = random_trigger(rng, candidates, m)
         q0 = objective.queries
         labels = objective.label_ids(sample.summary)
         # Original = the clean input the model sees without any attack (not truncated for a trigger).
         original = objective.nll_ids([objective.source_ids(sample.source)], [labels])[0]
         src = objective.source_ids(sample.source, room=m)
-        best: tuple[float, list[int]] = (-math.inf, list(initial))
+        cache: dict[tuple[int, ...], float] = {}
+        score = cached_scorer(objective, src, labels, cache)
+        best: tuple[float, tuple[int, ...]] = (-math.inf, initial)
         initial_nll: float | None = None
         losses, grad_norms, changed, pos_mags, evolution = [], [], [], [], [objective.decode(initial)]
         for restart in range(args.hotflip_restarts):
-            first = list(initial) if restart == 0 else [candidates[i] for i in rng.integers(len(candidates), size=m)]
-            beam, seen = [first], {tuple(first)}
+            beam = [(math.nan, initial if restart == 0 else random_trigger(rng, candidates, m))]
             for _ in range(args.hotflip_iters):
                 # One batched gradient pass scores every beam state and gives its trigger gradient.
-                nll, grad = objective.embedding_grad([src + t for t in beam], [labels] * len(beam))
-                scored = list(zip(nll.tolist(), beam))
+                nll, grad = objective.embedding_grad([src + list(t) for _, t in beam], [labels] * len(beam))
+                beam = [(v, t) for v, (_, t) in zip(nll.tolist(), beam)]
+                cache.update((t, v) for v, t in beam)
                 if initial_nll is None:
-                    initial_nll = scored[0][0]
+                    initial_nll = beam[0][0]
                 g = grad[:, len(src):len(src) + m]  # (beam, m, d_model): gradient at the trigger positions
-                proposals: list[list[int]] = []
-                for b, trig in enumerate(beam):
-                    scores = first_order_scores(g[b], trig, emb, cand_t)  # (m, V_cand)
-                    values, top = torch.topk(scores, min(k, len(candidates)), dim=1)
-                    for pos in range(m):
-                        for value, c in zip(values[pos].tolist(), top[pos].tolist()):
-                            new = list(trig)
-                            new[pos] = candidates[c]
-                            if math.isfinite(value) and tuple(new) not in seen:
-                                seen.add(tuple(new))
-                                proposals.append(new)
-                prop_nll = (objective.nll_ids([src + p for p in proposals], [labels] * len(proposals))
-                            if proposals else [])
-                pool = sorted(scored + list(zip(prop_nll, proposals)), key=lambda st: -st[0])
-                if pool[0][0] > best[0]:
-                    best = (pool[0][0], list(pool[0][1]))
-                beam = [t for _, t in pool[:width]]
-                if pool[0][0] <= max(v for v, _ in scored):
+                # Each beam state's proposals: ``hotflip_proposals`` flips drawn uniformly from the top-k of
+                # every position (GCG's sampling), never a trigger scored before (a tabu list).
+                proposals = []
+                for b, (_, trig) in enumerate(beam):
+                    flips = [p for p in top_flips(first_order_scores(g[b], trig, emb, cand_t), trig, candidates, k)
+                             if p not in cache]
+                    if len(flips) > n_prop:
+                        flips = [flips[int(i)] for i in rng.choice(len(flips), size=n_prop, replace=False)]
+                    proposals += flips
+                beam, improved = beam_step(beam, proposals, score, width)
+                if beam[0][0] > best[0]:
+                    best = beam[0]
+                if not improved:
                     # No candidate beats the states it came from: perturb the best one (a random position
                     # re-drawn) and go on, instead of stopping (the round-1 search stopped here).
-                    kicked = list(beam[0])
+                    kicked = list(beam[0][1])
                     kicked[int(rng.integers(m))] = candidates[int(rng.integers(len(candidates)))]
-                    seen.add(tuple(kicked))
-                    beam = [kicked] + beam[1:]
+                    beam = [(math.nan, tuple(kicked))] + beam[1:]
                 losses.append(best[0])
                 grad_norms.append(float(g[0].norm()))
                 pos_mags.append(g[0].norm(dim=-1).tolist())
                 changed.append(sum(a != b for a, b in zip(best[1], initial)))
                 evolution.append(objective.decode(best[1]))
         final_nll, trigger = best
+        spent = objective.queries - q0
+        control_nll = objective.nll_ids([src + list(control)], [labels])[0]
         gn = torch.tensor(grad_norms, dtype=torch.float64)
-        extra = {
-            "avg_grad_norm": float(gn.mean()),
-            "max_grad_norm": float(gn.max()),
-            "min_grad_norm": float(gn.min()),
-            "std_grad_norm": float(gn.std(unbiased=False)),
-            "avg_tokens_changed": sum(changed) / len(changed),
-            # Gain of the search itself: from the initial (neutral) trigger to the final one.
-            "loss_improvement": final_nll - initial_nll,
-            "initial_trigger_nll": initial_nll,
-            "grad_norms_per_iteration": grad_norms,
-            "loss_per_iteration": losses,
-            "tokens_changed_per_iteration": changed,
-            "avg_grad_mag_per_position": torch.tensor(pos_mags, dtype=torch.float64).mean(0).tolist(),
-            "token_evolution": evolution,
-            "trigger_ids": list(trigger),
-            "iterations": len(losses),
-            "restarts": args.hotflip_restarts,
-        }
+        extra = HotFlipExtra(
+            trigger_ids=list(trigger), control_trigger_ids=list(control), iterations=len(losses),
+            restarts=args.hotflip_restarts, initial_trigger_nll=initial_nll, loss_improvement=final_nll - initial_nll,
+            loss_per_iteration=losses, grad_norms_per_iteration=grad_norms, tokens_changed_per_iteration=changed,
+            token_evolution=evolution,
+            avg_grad_mag_per_position=torch.tensor(pos_mags, dtype=torch.float64).mean(0).tolist(),
+            avg_grad_norm=float(gn.mean()), max_grad_norm=float(gn.max()), min_grad_norm=float(gn.min()),
+            std_grad_norm=float(gn.std(unbiased=False)), avg_tokens_changed=sum(changed) / len(changed))
         records.append(AttackRecord(
             attack="hotflip", model=model_slug, sample_id=sample.id, original_nll=original,
-            attacked_nll=final_nll, success=is_success(original, final_nll, args.success_threshold),
-            queries=objective.queries - q0, perturbed_text=objective.decode(src + list(trigger)),
-            trigger=objective.decode(trigger), tokens_changed=changed[-1], extra=extra))
+            attacked_nll=final_nll, queries=spent, perturbed_text=objective.decode(src + list(trigger)),
+            trigger=objective.decode(trigger), tokens_changed=changed[-1],
+            control_nll=control_nll, control_text=objective.decode(src + list(control)), extra=extra))
     return records

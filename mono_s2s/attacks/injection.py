@@ -30,7 +30,9 @@ from typing import Sequence
 
 import numpy as np
 
-from mono_s2s.attacks.common import AttackRecord, Objective, each_sample, is_success
+from dataclasses import dataclass
+
+from mono_s2s.attacks.common import AttackRecord, Objective, each_sample
 from mono_s2s.data.records import Record
 
 __all__ = ["TEMPLATES", "TARGETS", "SEPARATOR", "injection_attack", "injection_obeyed", "fit_with_suffix"]
@@ -104,8 +106,17 @@ def injection_obeyed(generated: str, target: str) -> bool:
     return bool(t) and f" {t} " in f" {_normalise(generated)} "
 
 
+@dataclass
+class InjectionExtra:
+    template: str
+    target: str
+    template_index: int
+    nll_per_template: list[float]
+    obeyed: bool | None = None  # the generated summary states the target (filled in after generation)
+
+
 def injection_attack(objective: Objective, samples: Sequence[Record], args, model_slug: str, *,
-                     progress: bool = True) -> list[AttackRecord]:
+                     progress: bool = True, prepared=None) -> list[AttackRecord]:
     """Per sample: score the clean source and every template (one batched call), keep the worst for the model."""
     records: list[AttackRecord] = []
     for rec, rng in each_sample(samples, args, "injection", model_slug, progress):
@@ -119,9 +130,8 @@ def injection_attack(objective: Objective, samples: Sequence[Record], args, mode
         best = int(np.argmax(attacked))
         records.append(AttackRecord(
             attack="injection", model=model_slug, sample_id=rec.id, original_nll=orig,
-            attacked_nll=attacked[best], success=is_success(orig, attacked[best], args.success_threshold),
-            queries=objective.queries - q0, perturbed_text=texts[best],
-            extra={"template": TEMPLATES[best], "target": target, "template_index": best,
-                   "nll_per_template": attacked},
+            attacked_nll=attacked[best], queries=objective.queries - q0, perturbed_text=texts[best],
+            extra=InjectionExtra(template=TEMPLATES[best], target=target, template_index=best,
+                                 nll_per_template=attacked),
         ))
     return records

@@ -31,7 +31,9 @@ from typing import Sequence
 
 import numpy as np
 
-from mono_s2s.attacks.common import AttackRecord, Objective, each_sample, is_success
+from dataclasses import dataclass
+
+from mono_s2s.attacks.common import AttackRecord, Objective, each_sample
 from mono_s2s.attacks.injection import fit_with_suffix
 from mono_s2s.data.records import Record
 
@@ -55,8 +57,15 @@ def _child(elite: list[tuple[int, ...]], vocab: np.ndarray, rng: np.random.Gener
     return tuple(child)
 
 
+@dataclass
+class NesExtra:
+    fitness_per_generation: list[float]
+    trigger_ids: list[int]
+    query_budget: int
+
+
 def nes_attack(objective: Objective, samples: Sequence[Record], args, model_slug: str, *,
-               progress: bool = True) -> list[AttackRecord]:
+               progress: bool = True, prepared=None) -> list[AttackRecord]:
     """Evolve one trigger per sample; returns one ``AttackRecord`` per sample (attack="nes")."""
     vocab = np.asarray(objective.candidates)
     length, pop, budget = args.nes_trigger_len, args.nes_population, query_budget(args)
@@ -104,9 +113,9 @@ def nes_attack(objective: Objective, samples: Sequence[Record], args, model_slug
         trigger = objective.decode(best)
         records.append(AttackRecord(
             attack="nes", model=model_slug, sample_id=rec.id, original_nll=orig, attacked_nll=attacked,
-            success=is_success(orig, attacked, args.success_threshold), queries=spent,
+            queries=spent,
             perturbed_text=source + " " + trigger,
             trigger=trigger, tokens_changed=length,
-            extra={"fitness_per_generation": history, "trigger_ids": list(best), "query_budget": budget},
+            extra=NesExtra(fitness_per_generation=history, trigger_ids=list(best), query_budget=budget),
         ))
     return records

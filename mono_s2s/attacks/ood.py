@@ -28,12 +28,13 @@ from __future__ import annotations
 import functools
 import json
 import re
+from dataclasses import dataclass
 from importlib import resources
 from typing import Sequence
 
 import numpy as np
 
-from mono_s2s.attacks.common import AttackRecord, Objective, each_sample, is_success
+from mono_s2s.attacks.common import AttackRecord, Objective, each_sample
 from mono_s2s.data.records import Record
 
 __all__ = ["load_lexicon", "wordnet_used", "candidates_for", "substitutable_spans", "match_case", "substitute",
@@ -121,8 +122,15 @@ def _variant(text: str, spans: list[tuple[int, int]], k: int, rng: np.random.Gen
     return substitute(text, choices)
 
 
+@dataclass
+class OodExtra:
+    substitutions: list[list[str]]  # [original, paraphrase] pairs, in order
+    substitutable_words: int
+    wordnet: bool
+
+
 def ood_attack(objective: Objective, samples: Sequence[Record], args, model_slug: str, *,
-               progress: bool = True) -> list[AttackRecord]:
+               progress: bool = True, prepared=None) -> list[AttackRecord]:
     """Per sample: ``N_VARIANTS`` seeded paraphrases at the capped rate; keep the one with the highest NLL."""
     records: list[AttackRecord] = []
     use_wordnet = wordnet_used(args)
@@ -142,8 +150,7 @@ def ood_attack(objective: Objective, samples: Sequence[Record], args, model_slug
             text, pairs, attacked = rec.source, [], orig
         records.append(AttackRecord(
             attack="ood", model=model_slug, sample_id=rec.id, original_nll=orig, attacked_nll=attacked,
-            success=is_success(orig, attacked, args.success_threshold), queries=objective.queries - q0,
-            perturbed_text=text, tokens_changed=len(pairs),
-            extra={"substitutions": pairs, "substitutable_words": len(spans), "wordnet": use_wordnet},
+            queries=objective.queries - q0, perturbed_text=text, tokens_changed=len(pairs),
+            extra=OodExtra(substitutions=pairs, substitutable_words=len(spans), wordnet=use_wordnet),
         ))
     return records

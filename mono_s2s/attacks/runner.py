@@ -28,13 +28,13 @@ from typing import Callable
 
 from mono_s2s import tracking
 from mono_s2s.attacks import ATTACKS, transfer_name
-from mono_s2s.attacks.common import AttackRecord, BadRecord, Objective
+from mono_s2s.attacks.common import AttackRecord, Objective
+from mono_s2s.attacks.store import RECORDS_FILE, RecordStore
 from mono_s2s.config import VARIANT_SLUGS, ExperimentConfig
 from mono_s2s.data.records import Record
-from mono_s2s.errors import UserError, warn
+from mono_s2s.errors import UserError
 from mono_s2s.results import build_results
 
-RECORDS_FILE = "attack_records.jsonl"
 TRIGGERS_FILE = "universal_triggers.json"
 
 
@@ -69,96 +69,27 @@ def select_samples(corpus: dict[str, list[Record]], args) -> dict[str, list[Reco
             "universal_train": val[:args.universal_train_samples]}
 
 
-class RecordStore:
-    """Append-only JSONL of finished records; what is in it is never recomputed."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.records: list[AttackRecord] = []
-        if path.is_file():
-            self._load()
-        self.done = {(r.attack, r.model, r.sample_id) for r in self.records}
-
-    def _load(self) -> None:
-        """Every valid line becomes a record; bad lines are skipped, named in one warning and dropped from the file.
-
-        A bad line is most often the last one, cut by a kill mid-write. One in the
-        middle (a disk fault, a hand edit) must not cost the valid records after it:
-        each took an attack's compute. A line is bad when it is not JSON, not an
-        object, or a field is missing or of the wrong type (:meth:`AttackRecord.from_dict`).
-        The file is rewritten (atomically) without the bad lines, so that records
-        appended later never follow a broken line.
-        """
-        from mono_s2s.checkpoint import write_text_atomically
-
-        data = self.path.read_bytes()
-        lines = data.split(b"\n")
-        good: list[str] = []  # the valid lines, verbatim
-        bad: list[tuple[int, str]] = []  # (line number, what is wrong)
-        for number, raw in enumerate(lines, 1):
-            if not raw.strip():
-                continue
-            try:
-                line = raw.decode("utf-8")
-                record = AttackRecord.from_dict(json.loads(line))
-            except UnicodeDecodeError:
-                bad.append((number, "not UTF-8 text"))
-            except json.JSONDecodeError:
-                # The file ends in a newline after every complete record: a last line without one was cut.
-                bad.append((number, "cut off mid-write" if number == len(lines) else "not valid JSON"))
-            except BadRecord as e:
-                bad.append((number, str(e)))
-            else:
-                self.records.append(record)
-                good.append(line)
-        if not bad:
-            if data and not data.endswith(b"\n"):  # a hand-edited last line: the next record must not join it
-                write_text_atomically(self.path, "".join(line + "\n" for line in good))
-            return
-        if len(bad) == 1:
-            what = f"bad line {bad[0][0]} ({bad[0][1]}); its sample"
-        else:
-            numbers = ", ".join(str(n) for n, _ in bad[:10]) + (", ..." if len(bad) > 10 else "")
-            what = f"{len(bad)} bad lines ({numbers}; line {bad[0][0]}: {bad[0][1]}); their samples"
-        warn(f"{self.path}: skipped {what} will be attacked again")
-        write_text_atomically(self.path, "".join(line + "\n" for line in good))
-
-    def add(self, record: AttackRecord) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record.to_dict()) + "\n")
-            fh.flush()
-        self.records.append(record)
-        self.done.add((record.attack, record.model, record.sample_id))
-
-    def rewrite(self) -> None:
-        """Replace the file with the records in memory, atomically (the records are the experiment)."""
-        from mono_s2s.checkpoint import write_text_atomically
-
-        write_text_atomically(self.path, "".join(json.dumps(r.to_dict()) + "\n" for r in self.records))
-
-    def get(self, attack: str, model: str) -> dict[str, AttackRecord]:
-        return {r.sample_id: r for r in self.records if r.attack == attack and r.model == model}
-
-
 def _each_sample(store: RecordStore, attack: str, slug: str, samples: list[Record],
-                 run: Callable[[list[Record], int], list[AttackRecord]], progress: bool = True) -> None:
-    """Run ``run([sample], index)`` for the samples not yet in the store, storing each record as it comes.
+                 run: Callable[[list[Record]], list[AttackRecord]], progress: bool = True,
+                 on_record: Callable[[AttackRecord], None] | None = None) -> None:
+    """Run ``run([sample])`` for the samples not yet in the store, storing each record as it comes.
 
-    Each record keeps the wall time it took (``extra["seconds"]``), so the attack times
+    Each record keeps the wall time it took (``seconds``), so the attack times
     reported after a resumed run are those of the work in the records, not of the resume.
     """
     from mono_s2s.progress import bar as progress_bar
 
-    for i, sample in enumerate(progress_bar(samples, desc=f"{attack} [{slug}]", disable=not progress, leave=False)):
+    for sample in progress_bar(samples, desc=f"{attack} [{slug}]", disable=not progress, leave=False):
         if (attack, slug, sample.id) in store.done:
             continue
         start = time.perf_counter()
-        records = list(run([sample], i))
+        records = list(run([sample]))
         seconds = (time.perf_counter() - start) / max(len(records), 1)
         for record in records:
-            record.extra["seconds"] = seconds
+            record.seconds = seconds
             store.add(record)
+            if on_record is not None:
+                on_record(record)
 
 
 SETTINGS_FILE = "attack_settings.json"
@@ -263,32 +194,59 @@ def prepare_phase(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: P
     return Phase(samples, models, config)
 
 
-def _fill_rouge(store: RecordStore, models: dict[str, tuple], samples: dict[str, Record], cfg: ExperimentConfig,
-                progress: bool) -> None:
-    """ROUGE-L of the generated summary before and after each attack (and injection obedience).
+def _fill_outputs(store: RecordStore, models: dict[str, tuple], samples: dict[str, Record], cfg: ExperimentConfig,
+                  progress: bool) -> None:
+    """The output-level measures of every record not yet filled in: the generated summary of the clean source,
+    of the attacked source and of the control's, their ROUGE-L and fact recall, success and injection obedience.
 
-    ``samples`` maps the attacked samples' ids to them: a record's clean source and
-    reference are looked up by its ``sample_id``.
+    Generation uses the clean evaluation's settings (:func:`mono_s2s.generate.summarize_with`); each distinct
+    text is summarised once per model. ``samples`` maps the attacked samples' ids to them: a record's clean
+    source, reference and facts are looked up by its ``sample_id``.
     """
+    from mono_s2s.attacks.common import output_success
     from mono_s2s.attacks.injection import injection_obeyed
-    from mono_s2s.evaluate import rouge_scores
+    from mono_s2s.evaluate import fact_recall, rouge_scores
     from mono_s2s.generate import summarize_with
 
     for slug, (model, tok) in models.items():
-        todo = [r for r in store.records if r.model == slug and r.attacked_rougeL is None]
+        todo = [r for r in store.records if r.model == slug and r.success is None]
         if not todo:
             continue
-        texts = sorted({r.perturbed_text for r in todo} | {samples[r.sample_id].source for r in todo})
-        gen = summarize_with(model, tok, texts, cfg, progress=progress, desc=f"summaries {slug}")
-        out = dict(zip(texts, gen))
+        texts = sorted({samples[r.sample_id].source for r in todo} | {r.perturbed_text for r in todo}
+                       | {r.control_text for r in todo if r.control_text is not None})
+        out = dict(zip(texts, summarize_with(model, tok, texts, cfg, progress=progress, desc=f"summaries {slug}")))
         for r in todo:
             sample = samples[r.sample_id]
-            before, after = rouge_scores([out[sample.source], out[r.perturbed_text]],
-                                         [sample.summary, sample.summary])["rougeL"]
-            r.original_rougeL, r.attacked_rougeL = before, after
+            r.original_summary, r.attacked_summary = out[sample.source], out[r.perturbed_text]
+            r.control_summary = out[r.control_text] if r.control_text is not None else None
+            gen = [r.original_summary, r.attacked_summary] + ([r.control_summary] if r.control_summary is not None else [])
+            rouge = rouge_scores(gen, [sample.summary] * len(gen))["rougeL"]
+            facts = [fact_recall(g, sample.facts) for g in gen]
+            r.original_rougeL, r.attacked_rougeL = rouge[0], rouge[1]
+            r.original_fact_recall, r.attacked_fact_recall = facts[0], facts[1]
+            if len(gen) == 3:
+                r.control_rougeL, r.control_fact_recall = rouge[2], facts[2]
+            r.success = output_success(r, cfg.attacks)
             if r.attack == "injection":
-                r.extra["obeyed"] = injection_obeyed(out[r.perturbed_text], r.extra["target"])
+                r.extra.obeyed = injection_obeyed(r.attacked_summary, r.extra.target)
     store.rewrite()
+
+
+def _learned_trigger(triggers_file: Path, triggers: dict, slug: str, objective: Objective, train: list[Record],
+                     args, progress: bool):
+    """The universal trigger of a model: from ``universal_triggers.json`` when learned before, else learned now
+    and written there at once (atomically), so a killed phase does not learn it again."""
+    from mono_s2s.attacks.universal import LearnedTrigger, learn_universal_trigger
+    from mono_s2s.checkpoint import write_text_atomically
+
+    if slug in triggers:
+        return LearnedTrigger(**triggers[slug])
+    start = time.perf_counter()
+    learned = learn_universal_trigger(objective, train, args, progress=progress)
+    learned.seconds = time.perf_counter() - start
+    triggers[slug] = learned.to_dict()
+    write_text_atomically(triggers_file, json.dumps(triggers, indent=1))
+    return learned
 
 
 def run_attacks(cfg: ExperimentConfig, phase: Phase, out: Path, tracker, progress: bool = True,
@@ -302,12 +260,8 @@ def run_attacks(cfg: ExperimentConfig, phase: Phase, out: Path, tracker, progres
     already on disk, so their per-iteration rows are not logged a second time.
     """
     from mono_s2s.attacks.common import evaluate_triggers_per_sample
-    from mono_s2s.attacks.hotflip import hotflip_attack
-    from mono_s2s.attacks.injection import injection_attack
-    from mono_s2s.attacks.nes import nes_attack
-    from mono_s2s.attacks.ood import ood_attack
-    from mono_s2s.attacks.universal import evaluate_trigger, learn_universal_trigger
-    from mono_s2s.checkpoint import write_text_atomically
+    from mono_s2s.attacks.registry import REGISTRY
+    from mono_s2s.attacks.universal import universal_attack
 
     args, d, samples, models = cfg.attacks, cfg.data, phase.samples, phase.models
     results_dir = out / "results"
@@ -326,41 +280,38 @@ def run_attacks(cfg: ExperimentConfig, phase: Phase, out: Path, tracker, progres
         if record.attack == "hotflip":
             _log_hotflip_iterations(tracker, record)
 
-    def hotflip_one(obj, slug, ss):
-        recs = hotflip_attack(obj, ss, args, slug, progress=False)
-        for record in recs:
+    def on_record(record: AttackRecord) -> None:
+        if record.attack == "hotflip":
             _log_hotflip_iterations(tracker, record)
-        return recs
 
+    # The loop over (attack, model, samples); what an attack is, is the registry's.
     for slug, obj in objectives.items():
-        each(store, "hotflip", slug, samples["hotflip"], lambda ss, i: hotflip_one(obj, slug, ss))
-        if slug not in triggers:
-            start = time.perf_counter()
-            ids, history = learn_universal_trigger(obj, samples["universal_train"], args, progress=progress)
-            triggers[slug] = {"ids": ids, "text": obj.decode(ids), "history": history,
-                              "seconds": time.perf_counter() - start}
-            write_text_atomically(triggers_file, json.dumps(triggers, indent=1))
-        each(store, "universal", slug, samples["universal"],
-             lambda ss, i: evaluate_trigger(obj, ss, triggers[slug]["ids"], args, slug))
-        each(store, "nes", slug, samples["nes"], lambda ss, i: nes_attack(obj, ss, args, slug, progress=False))
-        each(store, "injection", slug, samples["injection"],
-             lambda ss, i: injection_attack(obj, ss, args, slug, progress=False))
-        each(store, "ood", slug, samples["ood"], lambda ss, i: ood_attack(obj, ss, args, slug, progress=False))
+        learned_before = slug in triggers
+        for name, spec in REGISTRY.items():
+            prepared = (_learned_trigger(triggers_file, triggers, slug, obj, samples["universal_train"], args, progress)
+                        if spec.prepare is not None else None)
+            each(store, name, slug, samples[spec.samples],
+                 lambda ss, run=spec.run, prepared=prepared: run(obj, ss, args, slug, progress=False,
+                                                                 prepared=prepared),
+                 on_record=on_record)
+        if slug in triggers and not (resumed_run and learned_before):  # a resumed run holds them already
+            _log_universal_sweeps(tracker, slug, triggers[slug])
 
     # Transfer: triggers found on one model, evaluated on another. A model that resists its own
     # gradients but not transferred triggers shows gradient masking, not robustness.
     for source in slugs:
-        hot = {r.sample_id: r.extra["trigger_ids"] for r in store.get("hotflip", source).values()}
+        hot = {r.sample_id: r.extra.trigger_ids for r in store.get("hotflip", source).values()}
         for target in slugs:
             if target == source:
                 continue
             hot_name, uni_name = transfer_name("hotflip", source, target), transfer_name("universal", source, target)
-            each(store, hot_name, target, samples["hotflip"], lambda ss, i: evaluate_triggers_per_sample(
+            each(store, hot_name, target, samples["hotflip"], lambda ss: evaluate_triggers_per_sample(
                 objectives[target], ss, hot, args, target, hot_name))
-            each(store, uni_name, target, samples["universal"], lambda ss, i: evaluate_trigger(
-                objectives[target], ss, triggers[source]["ids"], args, target, uni_name))
+            each(store, uni_name, target, samples["universal"], lambda ss: universal_attack(
+                objectives[target], ss, args, target, progress=False, prepared=triggers[source]["ids"],
+                attack=uni_name))
 
-    _fill_rouge(store, models, {r.id: r for v in samples.values() for r in v}, cfg, progress)
+    _fill_outputs(store, models, {r.id: r for v in samples.values() for r in v}, cfg, progress)
     clean, ffn, matched = _from_training(out, slugs)
     results = build_results(store.records, slugs, triggers, samples, phase.config, clean, matched=matched)
     results["ffn_diagnostics"] = ffn
@@ -372,11 +323,20 @@ def _log_hotflip_iterations(tracker, record: AttackRecord) -> None:
     """The guide's per-iteration HotFlip keys for one sample: iterations 5, 10, ... and the last
     (which may be an early stop)."""
     e, keys = record.extra, tracking.hotflip_iteration_keys(record.model)
-    n = e["iterations"]
+    n = e.iterations
     for it in range(1, n + 1):
         if it % 5 == 0 or it == n:
-            tracker.log(dict(zip(keys, (e["loss_per_iteration"][it - 1], e["grad_norms_per_iteration"][it - 1],
-                                        e["tokens_changed_per_iteration"][it - 1], it))))
+            tracker.log(dict(zip(keys, (e.loss_per_iteration[it - 1], e.grad_norms_per_iteration[it - 1],
+                                        e.tokens_changed_per_iteration[it - 1], it))))
+
+
+def _log_universal_sweeps(tracker, slug: str, learned: dict) -> None:
+    """The universal trigger's training loss after each sweep, per restart (convergence, visible in wandb)."""
+    for restart, losses in enumerate(learned["sweep_loss"]):
+        for sweep, loss in enumerate(losses):
+            tracker.log({tracking.universal_sweep_key(slug, "loss"): loss,
+                         tracking.universal_sweep_key(slug, "sweep"): sweep,
+                         tracking.universal_sweep_key(slug, "restart"): restart})
 
 
 def _from_training(out: Path, slugs: list[str]) -> tuple[dict[str, dict[str, list]], dict[str, dict], dict | None]:
@@ -410,7 +370,7 @@ def _sample_value(record: AttackRecord, name: str) -> float:
         return record.abs_degradation
     if name == "queries":
         return record.queries
-    return record.extra[name]
+    return getattr(record.extra, name)
 
 
 def _log_adversarial(tracker, store: RecordStore, slugs: list[str], results: dict) -> None:
@@ -430,8 +390,8 @@ def _log_adversarial(tracker, store: RecordStore, slugs: list[str], results: dic
                 a, b = by_model[pair[0]][sid], by_model[pair[1]][sid]
                 metrics[tracking.robustness_delta_key(attack)] = a.abs_degradation - b.abs_degradation
                 if attack == "hotflip":
-                    mono_norm = b.extra["avg_grad_norm"]
-                    metrics[tracking.HOTFLIP_GRAD_NORM_RATIO] = (a.extra["avg_grad_norm"] / mono_norm
+                    mono_norm = b.extra.avg_grad_norm
+                    metrics[tracking.HOTFLIP_GRAD_NORM_RATIO] = (a.extra.avg_grad_norm / mono_norm
                                                                  if mono_norm else float("nan"))
             tracker.log(metrics)
             rows.append([sid] + [by_model[s][sid].abs_degradation for s in slugs]
@@ -448,7 +408,7 @@ def _log_adversarial(tracker, store: RecordStore, slugs: list[str], results: dic
                 recs = list(by_model[slug].values())
                 for name in tracking.HOTFLIP_SUMMARY_EXTRAS:
                     if recs:
-                        summary[tracking.attack_summary_key(attack, slug, name)] = fmean(r.extra[name] for r in recs)
+                        summary[tracking.attack_summary_key(attack, slug, name)] = fmean(getattr(r.extra, name) for r in recs)
         tracker.log(summary)
     tracker.summary({tracking.TRANSFER: results["transfer"], tracking.UNIVERSAL_TRIGGERS: {
         s: t["text"] for s, t in results["universal_triggers"].items()}, tracking.ATTACK_TIMING: results["timing_s"]})

@@ -164,6 +164,11 @@ def hotflip_iteration_keys(model_slug: str) -> tuple[str, str, str, str]:
     return (p + "iteration_loss", p + "iteration_grad_norm", p + "iteration_tokens_changed", p + "iteration")
 
 
+def universal_sweep_key(model_slug: str, name: str) -> str:
+    """``universal/{model}/sweep_loss``, ``.../sweep``, ``.../restart``: the trigger's training loss per sweep."""
+    return f"universal/{model_slug}/{'sweep_loss' if name == 'loss' else name}"
+
+
 def hotflip_model_keys(model_slug: str) -> tuple[str, ...]:
     """Per-sample HotFlip keys for one model: degradation, avg grad norm, loss improvement."""
     return model_sample_keys("hotflip", model_slug)
@@ -309,7 +314,7 @@ __all__ = [
     "sample_idx_key", "robustness_delta_key", "model_sample_keys", "samples_table_key", "attack_summary_key",
     "HOTFLIP_SAMPLE_IDX", "HOTFLIP_ROBUSTNESS_DELTA", "HOTFLIP_GRAD_NORM_RATIO", "HOTFLIP_DETAILED_TABLE",
     "HOTFLIP_SUMMARY_PREFIX", "HOTFLIP_SUMMARY_EXTRAS", "HOTFLIP_SAMPLE_KEYS", "hotflip_iteration_keys",
-    "hotflip_model_keys", "hotflip_sample_keys",
+    "hotflip_model_keys", "hotflip_sample_keys", "universal_sweep_key",
     "FINAL_SUMMARY_TABLE", "FINAL_GRADIENT_TABLE", "FIGURE_KEY", "KEY_FINDINGS", "OVERALL_IMPROVEMENT",
     "OVERALL_P_VALUE", "OVERALL_SIGNIFICANT", "FINAL_OVERALL_IMPROVEMENT", "TRANSFER", "UNIVERSAL_TRIGGERS",
     "ATTACK_TIMING", "final_keys", "overall_degradation_key", "overall_keys", "OVERALL_KEYS",

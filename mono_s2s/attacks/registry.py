@@ -1,0 +1,80 @@
+"""One registry of attacks: name -> how it runs, what it may change, its extras type, its sample set.
+
+Every attack function has one signature::
+
+    run(objective, samples, args, model_slug, *, progress=True, prepared=None) -> list[AttackRecord]
+
+one record per sample, each with its random control at the same budget.
+``prepared`` is what the attack's optional ``prepare(objective, train_samples,
+args, progress)`` returned for this model, computed once per model before the
+samples (the universal trigger, learned on validation samples); attacks without
+one ignore it. The runner is then one loop over (attack, model, samples).
+
+Specs name their module and functions as strings, imported on first use, so
+that :data:`mono_s2s.attacks.ATTACKS` and the analysis of a results file need no torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from mono_s2s.attacks import ATTACKS
+
+__all__ = ["AttackSpec", "REGISTRY", "spec", "extra_type"]
+
+
+@dataclass(frozen=True)
+class AttackSpec:
+    name: str
+    module: str  # mono_s2s.attacks.<module>
+    run_name: str  # the attack function (the signature above)
+    extra_name: str  # its typed extras (a dataclass in the same module)
+    samples: str  # which sample set it uses (mono_s2s.attacks.runner.select_samples)
+    threat: str  # what the attacker may change, and the budget
+    prepare_name: str | None = None
+
+    def _get(self, name: str) -> Any:
+        return getattr(importlib.import_module(f"mono_s2s.attacks.{self.module}"), name)
+
+    @property
+    def run(self) -> Callable:
+        return self._get(self.run_name)
+
+    @property
+    def prepare(self) -> Callable | None:
+        return self._get(self.prepare_name) if self.prepare_name else None
+
+    @property
+    def extra(self) -> type:
+        return self._get(self.extra_name)
+
+
+REGISTRY: dict[str, AttackSpec] = {s.name: s for s in (
+    AttackSpec("hotflip", "hotflip", "hotflip_attack", "HotFlipExtra", "hotflip",
+               "white-box: an appended trigger of attacks.hotflip_trigger_len tokens; the source is untouched"),
+    AttackSpec("universal", "universal", "universal_attack", "UniversalExtra", "universal",
+               "white-box: ONE trigger of attacks.universal_trigger_len tokens for every source, learned on "
+               "validation samples, measured on held-out test samples", prepare_name="learn_universal_trigger"),
+    AttackSpec("nes", "nes", "nes_attack", "NesExtra", "nes",
+               "black-box (NLL queries only): an appended trigger of attacks.nes_trigger_len tokens, a query budget"),
+    AttackSpec("injection", "injection", "injection_attack", "InjectionExtra", "injection",
+               "an instruction appended to the source, asking for a false summary"),
+    AttackSpec("ood", "ood", "ood_attack", "OodExtra", "ood",
+               "words inside the source swapped for rare paraphrases, never a reference word, fact, tag or number"),
+)}
+assert tuple(REGISTRY) == ATTACKS, "the registry and mono_s2s.attacks.ATTACKS list the same attacks in one order"
+
+
+def spec(name: str) -> AttackSpec:
+    return REGISTRY[name]
+
+
+def extra_type(attack: str) -> type | None:
+    """The extras dataclass of an attack name; transfer records (``hotflip_transfer:a->b``) hold a fixed trigger."""
+    if "_transfer:" in attack:
+        from mono_s2s.attacks.common import TriggerExtra
+
+        return TriggerExtra
+    return REGISTRY[attack].extra if attack in REGISTRY else None
