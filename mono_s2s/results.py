@@ -195,9 +195,13 @@ def build_results(records, slugs: list[str], triggers: dict, samples: dict, conf
                 "mean_queries": fmean(r.queries for r in recs),
                 "mean_original_nll": fmean(r.original_nll for r in recs),
                 "mean_attacked_nll": fmean(r.attacked_nll for r in recs)}
-            if attack == "injection":
-                summary[attack][slug]["injection_success_rate"] = _mean_or_nan(
-                    None if r.extra.obeyed is None else float(r.extra.obeyed) for r in recs)
+            if attack == "injection":  # the targeted measures, apart from the untargeted damage above
+                summary[attack][slug].update(
+                    injection_success_rate=_rate(r.extra.obeyed for r in recs),
+                    control_injection_success_rate=_rate(r.extra.control_obeyed for r in recs),
+                    any_template_obeyed_rate=_rate(None if r.extra.obeyed_per_template is None
+                                                   else any(r.extra.obeyed_per_template) for r in recs),
+                    mean_target_gain=fmean(r.extra.target_nll_clean - r.extra.target_nll for r in recs))
     transfer, transfer_records = {}, []
     for kind in TRANSFER_ATTACKS:
         matrix = {}
@@ -226,6 +230,10 @@ OUTPUT_MEANS = ("control_degradation", "adversarial_excess", "rouge_drop", "cont
 def _mean_or_nan(values) -> float:
     known = [v for v in values if v is not None]
     return fmean(known) if known else float("nan")
+
+
+def _rate(flags) -> float:
+    return _mean_or_nan(None if f is None else float(f) for f in flags)
 
 
 def load_results(path: Path) -> dict[str, Any]:

@@ -8,9 +8,11 @@ import re
 from importlib import resources
 
 import pytest
+import torch
 
 from mono_s2s.attacks.common import Objective, candidate_vocabulary, sample_rng
-from mono_s2s.attacks.injection import TARGETS, TEMPLATES, injection_attack, injection_obeyed
+from mono_s2s.attacks.injection import (SEPARATOR, TARGETS, TEMPLATES, injected_texts, injection_attack,
+                                        injection_obeyed)
 from mono_s2s.attacks.nes import nes_attack, query_budget
 from mono_s2s.attacks.ood import load_lexicon, match_case, ood_attack, substitutable_spans, substitute
 from mono_s2s.config import AttackArgs
@@ -126,19 +128,52 @@ def test_every_template_formats_with_the_target():
         assert TARGETS[0] in t.format(target=TARGETS[0])
 
 
-def test_injection_keeps_the_argmax_template(objective, samples):
+def test_injection_is_targeted_and_measures_the_damage_apart(objective, samples):
+    """The chosen template is the one under which the target is likeliest as the summary (targeted); the
+    reference's NLL at that template is the untargeted damage; each number is what scoring the text gives."""
     recs = injection_attack(objective, samples, ARGS, "nonmono", progress=False)
     assert len(recs) == len(samples)
     for r, s in zip(recs, samples):
-        scores = r.extra.nll_per_template
-        assert len(scores) == len(TEMPLATES) and r.queries == len(TEMPLATES) + 1
-        assert r.attacked_nll == max(scores) and scores.index(max(scores)) == r.extra.template_index
-        assert r.extra.template == TEMPLATES[r.extra.template_index] and r.extra.target in TARGETS
-        assert r.perturbed_text.endswith(r.extra.template.format(target=r.extra.target))
+        e = r.extra
+        assert len(e.target_nll_per_template) == len(e.nll_per_template) == len(TEMPLATES)
+        assert r.queries == 2 * (len(TEMPLATES) + 1)
+        assert e.target_nll == min(e.target_nll_per_template) == e.target_nll_per_template[e.template_index]
+        assert r.attacked_nll == e.nll_per_template[e.template_index]
+        assert e.template == TEMPLATES[e.template_index] and e.target in TARGETS
+        assert r.perturbed_text.endswith(SEPARATOR + e.template.format(target=e.target))
+        assert r.perturbed_text in injected_texts(objective, s.source, e.target)
         (again,) = objective.nll([r.perturbed_text], [s.summary])
         assert again == pytest.approx(r.attacked_nll, abs=1e-4)
+        (wanted,) = objective.nll([r.perturbed_text], [e.target])
+        assert wanted == pytest.approx(e.target_nll, abs=1e-4)
+        (clean_target,) = objective.nll([s.source], [e.target])
+        assert clean_target == pytest.approx(e.target_nll_clean, abs=1e-4)
         (clean,) = objective.nll([s.source], [s.summary])
         assert clean == pytest.approx(r.original_nll, abs=1e-4)
+        # The control: a random template with the same target, scored on the same sample.
+        assert r.control_text == injected_texts(objective, s.source, e.target)[e.control_template_index]
+        assert r.control_nll == pytest.approx(e.nll_per_template[e.control_template_index], abs=1e-6)
+
+
+def test_injection_separator_is_what_the_tokenizer_keeps(tok):
+    """A newline becomes a space in the tokenizer, so the separator is a space: the same ids either way."""
+    assert SEPARATOR == " "
+    text = "#Person1#: See you. Summary: nobody showed up"
+    assert tok(text.replace(". ", ".\n"))["input_ids"] == tok(text)["input_ids"]
+
+
+def test_injection_control_is_the_same_for_every_model(objective, model, tok, samples):
+    import copy
+
+    other = copy.deepcopy(model)
+    with torch.no_grad():
+        for p in other.parameters():
+            p.mul_(0.5)
+    a = injection_attack(objective, samples, ARGS, "nonmono", progress=False)
+    b = injection_attack(Objective(other, tok, objective.max_source, objective.max_summary), samples, ARGS,
+                         "mono", progress=False)
+    assert [(r.extra.target, r.extra.control_template_index) for r in a] == \
+        [(r.extra.target, r.extra.control_template_index) for r in b]
 
 
 def test_injection_survives_truncation(model, tok, samples):

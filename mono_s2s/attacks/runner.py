@@ -194,27 +194,32 @@ def prepare_phase(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: P
     return Phase(samples, models, config)
 
 
-def _fill_outputs(store: RecordStore, models: dict[str, tuple], samples: dict[str, Record], cfg: ExperimentConfig,
-                  progress: bool) -> None:
+def _fill_outputs(store: RecordStore, objectives: dict[str, Objective], samples: dict[str, Record],
+                  cfg: ExperimentConfig, progress: bool) -> None:
     """The output-level measures of every record not yet filled in: the generated summary of the clean source,
-    of the attacked source and of the control's, their ROUGE-L and fact recall, success and injection obedience.
+    of the attacked source and of the control's, their ROUGE-L and fact recall, success, and for injection
+    whether each template's summary states the target.
 
     Generation uses the clean evaluation's settings (:func:`mono_s2s.generate.summarize_with`); each distinct
     text is summarised once per model. ``samples`` maps the attacked samples' ids to them: a record's clean
     source, reference and facts are looked up by its ``sample_id``.
     """
     from mono_s2s.attacks.common import output_success
-    from mono_s2s.attacks.injection import injection_obeyed
+    from mono_s2s.attacks.injection import injected_texts, injection_obeyed
     from mono_s2s.evaluate import fact_recall, rouge_scores
     from mono_s2s.generate import summarize_with
 
-    for slug, (model, tok) in models.items():
+    for slug, objective in objectives.items():
         todo = [r for r in store.records if r.model == slug and r.success is None]
         if not todo:
             continue
+        tried = {r.sample_id: injected_texts(objective, samples[r.sample_id].source, r.extra.target)
+                 for r in todo if r.attack == "injection"}
         texts = sorted({samples[r.sample_id].source for r in todo} | {r.perturbed_text for r in todo}
-                       | {r.control_text for r in todo if r.control_text is not None})
-        out = dict(zip(texts, summarize_with(model, tok, texts, cfg, progress=progress, desc=f"summaries {slug}")))
+                       | {r.control_text for r in todo if r.control_text is not None}
+                       | {t for texts in tried.values() for t in texts})
+        out = dict(zip(texts, summarize_with(objective.model, objective.tok, texts, cfg, progress=progress,
+                                             desc=f"summaries {slug}")))
         for r in todo:
             sample = samples[r.sample_id]
             r.original_summary, r.attacked_summary = out[sample.source], out[r.perturbed_text]
@@ -228,7 +233,10 @@ def _fill_outputs(store: RecordStore, models: dict[str, tuple], samples: dict[st
                 r.control_rougeL, r.control_fact_recall = rouge[2], facts[2]
             r.success = output_success(r, cfg.attacks)
             if r.attack == "injection":
-                r.extra.obeyed = injection_obeyed(r.attacked_summary, r.extra.target)
+                e = r.extra
+                e.obeyed_per_template = [injection_obeyed(out[t], e.target) for t in tried[r.sample_id]]
+                e.obeyed = injection_obeyed(r.attacked_summary, e.target)
+                e.control_obeyed = e.obeyed_per_template[e.control_template_index]
     store.rewrite()
 
 
@@ -311,7 +319,7 @@ def run_attacks(cfg: ExperimentConfig, phase: Phase, out: Path, tracker, progres
                 objectives[target], ss, args, target, progress=False, prepared=triggers[source]["ids"],
                 attack=uni_name))
 
-    _fill_outputs(store, models, {r.id: r for v in samples.values() for r in v}, cfg, progress)
+    _fill_outputs(store, objectives, {r.id: r for v in samples.values() for r in v}, cfg, progress)
     clean, ffn, matched = _from_training(out, slugs)
     results = build_results(store.records, slugs, triggers, samples, phase.config, clean, matched=matched)
     results["ffn_diagnostics"] = ffn
@@ -429,14 +437,25 @@ def print_results(results: dict) -> None:
     rows = []
     for attack, per_model in results["summary"].items():
         for slug, s in per_model.items():
+            nan = float("nan")
             rows.append({"attack": attack, "model": slug, "n": s["n"], "NLL clean": s["mean_original_nll"],
-                         "NLL attacked": s["mean_attacked_nll"], "abs degr.": s["mean_abs_degradation"],
-                         "rel degr.": s["mean_rel_degradation"], "success": s["success_rate"],
-                         "queries": s["mean_queries"], "time s": results["timing_s"].get(attack, float("nan"))})
+                         "ΔNLL": s["mean_abs_degradation"], "control ΔNLL": s.get("mean_control_degradation", nan),
+                         "excess": s.get("mean_adversarial_excess", nan), "ROUGE-L drop": s.get("mean_rouge_drop", nan),
+                         "control drop": s.get("mean_control_rouge_drop", nan),
+                         "facts drop": s.get("mean_fact_recall_drop", nan), "success": s["success_rate"],
+                         "label fail": s.get("label_failures", 0), "queries": s["mean_queries"],
+                         "time s": results["timing_s"].get(attack, nan)})
     with pd.option_context("display.width", 160, "display.max_columns", 20, "display.float_format", "{:.3f}".format):
         print(pd.DataFrame(rows).to_string(index=False))
         for kind, matrix in results["transfer"].items():
             print(f"\n{kind} transfer (mean absolute NLL degradation; rows: model the triggers were found on)")
             print(pd.DataFrame(matrix).T.to_string())
     for slug, t in results["universal_triggers"].items():
-        print(f"universal trigger found on {slug}: {t['text']!r}")
+        sweeps = "; ".join(" ".join(f"{v:.3f}" for v in losses) for losses in t.get("sweep_loss", []))
+        print(f"universal trigger found on {slug}: {t['text']!r} (training NLL per sweep, per restart: {sweeps})")
+    inj = results["summary"].get("injection", {})
+    if inj:
+        print("\ninjection, targeted: " + "; ".join(
+            f"{slug} obeyed {s['injection_success_rate']:.2f} (control {s['control_injection_success_rate']:.2f}, "
+            f"any template {s['any_template_obeyed_rate']:.2f}), target NLL gain {s['mean_target_gain']:.2f} nats"
+            for slug, s in inj.items()))
