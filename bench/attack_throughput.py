@@ -177,7 +177,7 @@ def bench_nes_attack(models, tok, records, args: AttackArgs, size) -> None:
             assert spent == obj.queries
             print(f"  {variant:10s} {b:15d} {spent:8d} {query_budget(args) * len(samples):7d} {seconds:8.2f} "
                   f"{spent / seconds:10.1f}")
-        same = sum(a.extra["trigger_ids"] == c.extra["trigger_ids"] for a, c in zip(runs[32][1], runs[1][1]))
+        same = sum(a.extra.trigger_ids == c.extra.trigger_ids for a, c in zip(runs[32][1], runs[1][1]))
         print(f"  {variant:10s} speed-up {runs[1][0] / runs[32][0]:.1f}x   (same best trigger: {same}/{len(samples)})")
 
 
