@@ -195,6 +195,8 @@ def build_results(records, slugs: list[str], triggers: dict, samples: dict, conf
                 "mean_queries": fmean(r.queries for r in recs),
                 "mean_original_nll": fmean(r.original_nll for r in recs),
                 "mean_attacked_nll": fmean(r.attacked_nll for r in recs)}
+            if attack == "universal":
+                summary[attack][slug]["survives_truncation_rate"] = _rate(r.extra.survives_truncation for r in recs)
             if attack == "injection":  # the targeted measures, apart from the untargeted damage above
                 summary[attack][slug].update(
                     injection_success_rate=_rate(r.extra.obeyed for r in recs),

@@ -25,7 +25,7 @@ Departures from the paper:
   and Transferable Adversarial Attacks on Aligned Language Models"): the flips
   scored are drawn uniformly from each position's top ``hotflip_topk`` (100),
   which beat the random re-draw search on 8 of 8 samples on that model (0.60
-  against 0.45) and on the default d_model-64 baseline (0.56 against 0.40).
+  against 0.45) and on a d_model-64 baseline of the default size (0.56 against 0.40).
   Top-k per position, not over all positions pooled, keeps one position with
   large gradients from taking every candidate.
 - No early stop (issue 12): round 1 stopped at the first iteration where no
