@@ -117,7 +117,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _show(results: dict, rep) -> None:
     """The attack phase's tables (per attack, transfer, triggers), then the analysis."""
-    from mono_s2s.attacks.runner import print_results
+    from mono_s2s.attacks.logs import print_results
     from mono_s2s.report import print_report
 
     print_results(results)

@@ -525,8 +525,8 @@ def test_a_resumed_adversarial_run_does_not_log_finished_iterations_twice(ready,
                     if json.loads(line)["attack"] == "hotflip")
     assert n_hotflip > 0
     logged = []
-    real = runner._log_hotflip_iterations
-    monkeypatch.setattr(runner, "_log_hotflip_iterations", lambda t, r: (logged.append(r.sample_id), real(t, r)))
+    real = runner.log_hotflip_iterations
+    monkeypatch.setattr(runner, "log_hotflip_iterations", lambda t, r: (logged.append(r.sample_id), real(t, r)))
 
     run_file = out / "results" / "adversarial_run.json"
     state = json.loads(run_file.read_text())
