@@ -454,6 +454,9 @@ def _merge(raw: dict[str, dict[str, Any]], overrides: dict[str, Any], origin: st
         names = {f.name for f in dataclasses.fields(SECTIONS[section])}
         for key, value in values.items():
             if key not in names:
+                retired = RETIRED.get(f"{section}.{key}")
+                if retired:
+                    raise UserError(f"config key '{section}.{key}' was retired; use {retired} (in {origin})")
                 raise UserError(f"unknown config key '{section}.{key}' in {origin}")
             raw.setdefault(section, {})[key] = value
 

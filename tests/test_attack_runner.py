@@ -35,6 +35,13 @@ def test_attack_phase_records_transfer_resume_and_wandb(tiny_experiment, tmp_pat
         assert ids["nonmono"] == ids["mono"] and len(ids["mono"]) == expected[attack]
     assert all(r["attacked_rougeL"] is not None and r["original_rougeL"] is not None for r in records)
     assert all(isinstance(r["success"], bool) and r["attacked_summary"] is not None for r in records)
+    # Targeted injection: obedience was checked for every template tried, the chosen one and the control's too.
+    for r in records:
+        if r["attack"] == "injection":
+            e = r["extra"]
+            assert len(e["obeyed_per_template"]) == len(e["nll_per_template"]) == 10
+            assert e["obeyed"] == e["obeyed_per_template"][e["template_index"]]
+            assert e["control_obeyed"] == e["obeyed_per_template"][e["control_template_index"]]
     # Every attack's record carries its random control, measured on the output too.
     for r in records:
         if r["attack"] in ("hotflip", "universal", "injection"):

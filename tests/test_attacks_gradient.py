@@ -271,6 +271,12 @@ def test_universal_trigger_learns_and_generalizes_api(obj, corpus):
     trig, m = learned.ids, args.universal_trigger_len
     assert len(trig) == m and learned.text == obj.decode(trig)
     assert learned.queries == obj.queries - q0 > 0
+    # The budget: per restart the start's loss over all n samples, then per sweep one gradient pass and
+    # m positions x beam x topk proposals per batch of b, and the whole set's loss after the sweep.
+    n, b = len(train), args.universal_batch
+    per_sweep = sum(len(train[i:i + b]) * (1 + m * args.universal_beam * args.universal_topk)
+                    for i in range(0, n, b)) + n
+    assert learned.queries <= args.universal_restarts * (n + args.universal_max_sweeps * per_sweep)
     # One loss list per restart: the start's loss, then one per sweep, at most the cap; a list stops early
     # only at a sweep that did not improve (converged).
     assert len(learned.sweep_loss) == args.universal_restarts == len(learned.converged)

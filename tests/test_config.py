@@ -58,6 +58,10 @@ def test_yaml_round_trip(tmp_path):
     (["seeds=0"], "seeds"),
     (["lr=0.1"], "lr"),
     (["train.lr"], "KEY=VALUE"),
+    (["attacks.hotflip_beam=5", "attacks.hotflip_proposals=3"], "attacks.hotflip_beam"),
+    (["attacks.universal_beam=7", "attacks.universal_topk=5"], "attacks.universal_beam"),
+    (["attacks.universal_max_sweeps=0"], "attacks.universal_max_sweeps"),
+    (["attacks.success_rouge_drop=0"], "attacks.success_rouge_drop"),
 ])
 def test_bad_overrides_name_the_key(overrides, needle):
     with pytest.raises(UserError) as e:
@@ -120,6 +124,21 @@ def test_two_config_files_naming_different_presets_are_refused(tmp_path):
     b.write_text("preset: paper\n")
     with pytest.raises(UserError, match="b.yaml says preset 'paper' but another config file says 'small'"):
         build_config(None, [a, b])
+
+
+@pytest.mark.parametrize("key, replacement", [("attacks.universal_epochs", "attacks.universal_max_sweeps"),
+                                              ("attacks.success_threshold", "attacks.success_rouge_drop")])
+def test_a_retired_setting_names_its_replacement_and_an_old_saved_config_still_loads(key, replacement):
+    with pytest.raises(UserError) as e:
+        build_config("tiny", overrides=[f"{key}=2"])
+    assert str(e.value).startswith(f"config key '{key}' was retired; use {replacement}") and "\n" not in str(e.value)
+    # A checkpoint written by an older mono-s2s keeps the setting in its config: it loads without it.
+    raw = build_config("tiny").to_dict()
+    section, name = key.split(".")
+    raw[section][name] = 2
+    assert config_from_dict(raw, saved=True) == build_config("tiny")
+    with pytest.raises(UserError, match="was retired"):
+        config_from_dict(raw)
 
 
 def test_a_saved_config_with_an_unknown_preset_name_is_refused():
