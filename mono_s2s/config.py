@@ -17,7 +17,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import yaml
 
@@ -242,8 +242,13 @@ class AttackArgs:
     universal_restarts: int = 2
     nes_samples: int = 15
     nes_trigger_len: int = 3
-    nes_population: int = 15
-    nes_generations: int = 8
+    # Issue 12: Natural Evolution Strategies over a per-position categorical distribution of trigger tokens
+    # (mono_s2s.attacks.nes): populations of nes_population (even: mirrored pairs), a budget of
+    # 1 + nes_population * nes_generations queries per sample (257 here), nes_lr the step on the logits.
+    # The genetic search (mono_s2s.attacks.genetic, not run by default) uses the same settings and budget.
+    nes_population: int = 16
+    nes_generations: int = 16
+    nes_lr: float = 16.0
     injection_samples: int = 20
     ood_samples: int = 20
     ood_substitution_rate: float = 0.3
@@ -274,6 +279,8 @@ class AttackArgs:
         _check(self.hotflip_beam <= 1 + self.hotflip_proposals, "attacks.hotflip_beam",
                f"{self.hotflip_beam} is wider than one step's candidates (1 + attacks.hotflip_proposals = "
                f"{1 + self.hotflip_proposals})")
+        _check(self.nes_population % 2 == 0, "attacks.nes_population",
+               f"must be even: NES draws its population in mirrored pairs (got {self.nes_population})")
 
 
 @dataclass
@@ -546,12 +553,18 @@ RETIRED = {
     "attacks.success_threshold": "attacks.success_rouge_drop (success is now decided on the generated summary)",
 }
 
+# Values an older mono-s2s wrote that this one refuses (its default was one of them). Given by a user: the
+# setting's one-line error. In a saved config: replaced by the default, as retired settings are dropped.
+OUTDATED: dict[str, Callable[[Any], bool]] = {
+    "attacks.nes_population": lambda v: isinstance(v, int) and v % 2 == 1,  # odd: NES now draws mirrored pairs
+}
+
 
 def config_from_dict(raw: dict[str, Any], preset: str = "tiny", saved: bool = False) -> ExperimentConfig:
     """Build a validated config from nested plain values (YAML, JSON or the ``raw`` of :func:`build_config`).
 
-    ``saved``: ``raw`` was written by a mono-s2s run (a checkpoint's config), so :data:`RETIRED` settings are
-    dropped instead of refused: a model trained by an older version still loads.
+    ``saved``: ``raw`` was written by a mono-s2s run (a checkpoint's config), so :data:`RETIRED` settings and
+    :data:`OUTDATED` values are dropped instead of refused: a model trained by an older version still loads.
     """
     unknown = sorted(set(raw) - set(SECTIONS) - {"_top", "preset", "seeds"})
     if unknown:
@@ -561,6 +574,8 @@ def config_from_dict(raw: dict[str, Any], preset: str = "tiny", saved: bool = Fa
         hints = typing.get_type_hints(cls)
         values = {k: _coerce(v, hints[k], f"{name}.{k}") for k, v in (raw.get(name) or {}).items()
                   if k in hints or _unknown(name, k, saved)}
+        if saved:
+            values = {k: v for k, v in values.items() if not OUTDATED.get(f"{name}.{k}", lambda _: False)(v)}
         sections[name] = cls(**values)
     top = dict(raw.get("_top", {}))
     top.update({k: raw[k] for k in ("seeds", "preset") if k in raw})

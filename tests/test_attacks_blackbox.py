@@ -1,4 +1,4 @@
-"""Black-box attacks (NES trigger search, instruction injection, OOD paraphrase) on a tiny random model, CPU."""
+"""Black-box attacks (instruction injection, OOD paraphrase) on a tiny random model, CPU; NES is in test_attacks_nes.py."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from importlib import resources
 import pytest
 import torch
 
-from mono_s2s.attacks.common import Objective, candidate_vocabulary, sample_rng
+from mono_s2s.attacks.common import Objective, sample_rng
 from mono_s2s.attacks.injection import (SEPARATOR, TARGETS, TEMPLATES, injected_texts, injection_attack,
                                         injection_obeyed)
-from mono_s2s.attacks.nes import nes_attack, query_budget
 from mono_s2s.attacks.ood import load_lexicon, match_case, ood_attack, substitutable_spans, substitute
 from mono_s2s.config import AttackArgs
 from mono_s2s.data.synthetic import generate_corpus
@@ -50,65 +49,7 @@ def samples(corpus):
     return corpus["test"][:3]
 
 
-class CountingObjective:
-    """Wraps an Objective; records the batch size of every ``nll_ids`` call."""
-
-    def __init__(self, objective: Objective) -> None:
-        self.inner, self.calls = objective, []
-
-    def nll_ids(self, sources, labels):
-        self.calls.append(len(sources))
-        return self.inner.nll_ids(sources, labels)
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-
-# -- NES --------------------------------------------------------------------------------------------------------
-
-
-def test_nes_budget_history_and_records(objective, samples, tok):
-    recs = nes_attack(objective, samples, ARGS, "nonmono", progress=False)
-    budget = ARGS.nes_population * (ARGS.nes_generations + 1)
-    vocab = set(candidate_vocabulary(tok))
-    assert len(recs) == len(samples) and query_budget(ARGS) == budget
-    for r, s in zip(recs, samples):
-        assert r.attack == "nes" and r.model == "nonmono" and r.sample_id == s.id
-        assert 0 < r.queries <= budget and r.extra.query_budget == budget
-        assert len(r.extra.trigger_ids) == ARGS.nes_trigger_len and set(r.extra.trigger_ids) <= vocab
-        hist = r.extra.fitness_per_generation
-        assert len(hist) == ARGS.nes_generations + 1
-        assert all(b >= a for a, b in zip(hist, hist[1:])), hist
-        assert r.attacked_nll == hist[-1]
-        assert r.perturbed_text.endswith(r.trigger)
-        assert r.original_rougeL is None and r.attacked_rougeL is None
-    # The evolved trigger beats the best random trigger of generation 0 on at least one sample.
-    assert any(r.extra.fitness_per_generation[-1] > r.extra.fitness_per_generation[0] for r in recs)
-
-
-def test_nes_scores_each_generation_in_one_batched_call(objective, samples):
-    counting = CountingObjective(objective)
-    nes_attack(counting, samples[:2], ARGS, "mono", progress=False)
-    per_sample = ARGS.nes_generations + 1
-    assert counting.calls == [ARGS.nes_population] * (per_sample * 2)
-
-
-def test_nes_reported_text_scores_like_the_ids(objective, samples):
-    (r,) = nes_attack(objective, samples[:1], ARGS, "nonmono", progress=False)
-    (again,) = objective.nll([r.perturbed_text], [samples[0].summary])
-    assert again == pytest.approx(r.attacked_nll, abs=1e-4)
-
-
-def test_nes_is_reproducible_with_a_seed(objective, samples):
-    a = nes_attack(objective, samples[:2], ARGS, "nonmono", progress=False)
-    b = nes_attack(objective, samples[:2], ARGS, "nonmono", progress=False)
-    c = nes_attack(objective, samples[:2], dataclasses.replace(ARGS, seed=ARGS.seed + 100), "nonmono",
-                   progress=False)
-    assert [r.to_dict() for r in a] == [r.to_dict() for r in b]
-    assert [r.extra.trigger_ids for r in a] != [r.extra.trigger_ids for r in c]
-
-
-@pytest.mark.parametrize("attack", [nes_attack, ood_attack, injection_attack])
+@pytest.mark.parametrize("attack", [ood_attack, injection_attack])
 def test_randomness_follows_the_sample_not_its_position(objective, samples, attack):
     # The runner attacks one sample at a time; a position-keyed seed would give every sample the same draws.
     together = attack(objective, samples[:2], ARGS, "nonmono", progress=False)

@@ -62,6 +62,8 @@ def test_yaml_round_trip(tmp_path):
     (["attacks.universal_beam=7", "attacks.universal_topk=5"], "attacks.universal_beam"),
     (["attacks.universal_max_sweeps=0"], "attacks.universal_max_sweeps"),
     (["attacks.success_rouge_drop=0"], "attacks.success_rouge_drop"),
+    (["attacks.nes_population=15"], "attacks.nes_population"),  # odd: NES draws mirrored pairs
+    (["attacks.nes_lr=0"], "attacks.nes_lr"),
 ])
 def test_bad_overrides_name_the_key(overrides, needle):
     with pytest.raises(UserError) as e:
@@ -146,6 +148,21 @@ def test_a_saved_config_with_an_unknown_preset_name_is_refused():
     raw["preset"] = "nosuch"
     with pytest.raises(UserError, match="unknown preset 'nosuch'"):
         config_from_dict(raw)
+
+
+def test_an_odd_nes_population_is_refused_but_a_saved_one_from_an_older_version_still_loads():
+    """Round 1's default was 15; a checkpoint trained then keeps it in its config, which must still load (its
+    attack settings are not what a run attacks with), while a user's odd population is a one-line error."""
+    from mono_s2s.config import AttackArgs
+
+    raw = build_config("tiny").to_dict()
+    raw["attacks"]["nes_population"] = 15
+    with pytest.raises(UserError) as e:
+        config_from_dict(raw)
+    assert "'attacks.nes_population'" in str(e.value) and "even" in str(e.value) and "\n" not in str(e.value)
+    assert config_from_dict(raw, saved=True).attacks.nes_population == AttackArgs().nes_population
+    raw["attacks"]["nes_population"] = 8
+    assert config_from_dict(raw, saved=True).attacks.nes_population == 8
 
 
 def _float_settings():

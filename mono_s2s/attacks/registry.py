@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from mono_s2s.attacks import ATTACKS
 
-__all__ = ["AttackSpec", "REGISTRY", "spec", "extra_type"]
+__all__ = ["AttackSpec", "REGISTRY", "OPTIONAL", "spec", "extra_type"]
 
 
 @dataclass(frozen=True)
@@ -66,9 +66,18 @@ REGISTRY: dict[str, AttackSpec] = {s.name: s for s in (
 )}
 assert tuple(REGISTRY) == ATTACKS, "the registry and mono_s2s.attacks.ATTACKS list the same attacks in one order"
 
+# Attacks with the same signature that the default run does not use (the runner loops over REGISTRY only):
+# called from Python, e.g. to compare searches at equal budget. Their records load like the others'.
+OPTIONAL: dict[str, AttackSpec] = {s.name: s for s in (
+    AttackSpec("genetic", "genetic", "genetic_attack", "GeneticExtra", "nes",
+               "black-box (NLL queries only): NES's threat model and budget (attacks.nes_*), searched by a genetic "
+               "algorithm (the seed notebook's \"NES\")"),
+)}
+assert not set(OPTIONAL) & set(REGISTRY), "an optional attack is not also a default one"
+
 
 def spec(name: str) -> AttackSpec:
-    return REGISTRY[name]
+    return REGISTRY[name] if name in REGISTRY else OPTIONAL[name]
 
 
 def extra_type(attack: str) -> type | None:
@@ -77,4 +86,5 @@ def extra_type(attack: str) -> type | None:
         from mono_s2s.attacks.common import TriggerExtra
 
         return TriggerExtra
-    return REGISTRY[attack].extra if attack in REGISTRY else None
+    known = REGISTRY.get(attack) or OPTIONAL.get(attack)
+    return known.extra if known is not None else None
