@@ -11,11 +11,11 @@ Design of the comparison (and why it departs from the seed notebook):
   token NLL (nats). The relative one, divided by the clean NLL, is reported too,
   but it flatters whichever model has the higher clean loss, and the monotone
   model usually has.
-* Holm–Bonferroni over the five attacks' Wilcoxon p-values: five attacks are
-  five chances to find something.
+* Holm–Bonferroni over the six attacks' Wilcoxon p-values: six attacks are
+  six chances to find something.
 * Overall: each sample's paired difference averaged over the attacks it was
   attacked with, then one Wilcoxon test over samples. Pooling every (attack,
-  sample) pair instead would count a sample up to five times, as if it were
+  sample) pair instead would count a sample up to six times, as if it were
   independent evidence each time.
 * Improvement % = (nonmono − mono) / |nonmono| of the mean degradations, and
   explicitly undefined when the baseline was barely degraded (see
@@ -45,7 +45,7 @@ SMALL_N = 10  # below this, say that a test has little power
 
 
 def records_frame(records: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """Tidy frame, one row per (attack, model, sample), of the five attacks' records (transfer rows dropped)."""
+    """Tidy frame, one row per (attack, model, sample), of the attacks' records (transfer rows dropped)."""
     rows = []
     for r in records:
         if r["attack"] not in ATTACKS:

@@ -255,6 +255,16 @@ class AttackArgs:
     # Add WordNet synonyms to the shipped lexicon when nltk's WordNet corpus is installed (never
     # downloaded). Whether it was used is recorded with the results; false = the same on every machine.
     ood_wordnet: bool = True
+    # In-text substitution (mono_s2s.attacks.substitution): up to substitution_words words of the source replaced,
+    # never a reference word, fact, speaker tag or number. A record with fewer substitutable words is clipped
+    # to them and says so (extra.clipped). One more word per step; from each beam state the
+    # substitution_proposals best (word, candidate) pairs by first-order score are scored: at most
+    # 1 + words * beam * (1 + proposals) queries per sample (1006 here). A beam of 1 with 200 proposals beat
+    # beam 2 x 100 and beam 4 x 50 at about the same queries.
+    substitution_samples: int = 20
+    substitution_words: int = 5
+    substitution_beam: int = 1
+    substitution_proposals: int = 200
     # Success is decided on the generated summary, in absolute terms, the same for every model
     # (mono_s2s.attacks.common.output_success): its ROUGE-L falls by at least success_rouge_drop, or
     # (success_fact_loss, on a corpus whose facts are known) it states fewer reference facts than the
@@ -281,6 +291,9 @@ class AttackArgs:
                f"{1 + self.hotflip_proposals})")
         _check(self.nes_population % 2 == 0, "attacks.nes_population",
                f"must be even: NES draws its population in mirrored pairs (got {self.nes_population})")
+        _check(self.substitution_beam <= 1 + self.substitution_proposals, "attacks.substitution_beam",
+               f"{self.substitution_beam} is wider than one step's candidates (1 + attacks.substitution_proposals = "
+               f"{1 + self.substitution_proposals})")
 
 
 @dataclass

@@ -10,7 +10,8 @@ enough to recompute every number without a model::
     software        {"python", "torch", "transformers", "mono_s2s", ...}
     config          the experiment's configuration, the checkpoints attacked, the sample ids
     samples         {attack: [sample ids]}                the same for every model
-    attacks         {attack: {model: [record, ...]}}      attacks: hotflip, universal, nes, injection, ood
+    attacks         {attack: {model: [record, ...]}}      attacks: hotflip, universal, nes, substitution,
+                                                          injection, ood
     transfer        {"hotflip" | "universal": {source model: {target model: mean absolute degradation}}}
     transfer_records [record, ...]                        attack "hotflip_transfer:nonmono->mono", ...
     universal_triggers {model: {"text", "ids", "loss", "sweep_loss", "converged", "queries"}}   the learned

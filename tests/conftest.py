@@ -223,6 +223,7 @@ SMALLEST_RUN_SETS = (
     "attacks.universal_train_samples=2", "attacks.universal_eval_samples=2", "attacks.universal_max_sweeps=1",
     "attacks.universal_restarts=1", "attacks.universal_trigger_len=1", "attacks.universal_topk=2", "attacks.universal_beam=1",
     "attacks.nes_samples=2", "attacks.nes_population=2", "attacks.nes_generations=1", "attacks.nes_trigger_len=1",
+    "attacks.substitution_samples=2", "attacks.substitution_words=1", "attacks.substitution_proposals=2",
     "attacks.injection_samples=2", "attacks.ood_samples=2",
 )
 
@@ -244,6 +245,7 @@ TINY_EXPERIMENT_SETS = (
     "attacks.universal_train_samples=3", "attacks.universal_eval_samples=3", "attacks.universal_max_sweeps=1",
     "attacks.universal_restarts=1", "attacks.universal_trigger_len=2", "attacks.universal_topk=2", "attacks.universal_beam=1",
     "attacks.nes_samples=2", "attacks.nes_population=2", "attacks.nes_generations=1", "attacks.nes_trigger_len=2",
+    "attacks.substitution_samples=2", "attacks.substitution_words=2", "attacks.substitution_proposals=4",
     "attacks.injection_samples=2", "attacks.ood_samples=2",
 )
 

@@ -20,7 +20,7 @@ def test_attack_phase_records_transfer_resume_and_wandb(tiny_experiment, tmp_pat
     cfg, results, shared = tiny_experiment.cfg, tiny_experiment.results, tiny_experiment.out
     a = cfg.attacks
     expected = {"hotflip": a.hotflip_samples, "universal": a.universal_eval_samples, "nes": a.nes_samples,
-                "injection": a.injection_samples, "ood": a.ood_samples}
+                "substitution": a.substitution_samples, "injection": a.injection_samples, "ood": a.ood_samples}
     for attack, n in expected.items():
         for slug in ("nonmono", "mono"):
             assert results["summary"][attack][slug]["n"] == n == len(results["attacks"][attack][slug])
@@ -63,7 +63,7 @@ def test_attack_phase_records_transfer_resume_and_wandb(tiny_experiment, tmp_pat
         assert set(tracking.hotflip_iteration_keys(slug)) <= keys
     assert set(tracking.HOTFLIP_SAMPLE_KEYS) <= keys
     assert tracking.HOTFLIP_DETAILED_TABLE in keys
-    for attack in ("universal", "nes", "injection", "ood"):
+    for attack in ("universal", "nes", "substitution", "injection", "ood"):
         assert {tracking.attack_key(attack, "sample_idx"), tracking.attack_model_key(attack, "mono", "degradation"),
                 tracking.attack_key(attack, "robustness_delta")} <= keys
 

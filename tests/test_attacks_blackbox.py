@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import statistics
 from importlib import resources
 
 import pytest
@@ -13,7 +14,9 @@ import torch
 from mono_s2s.attacks.common import Objective, sample_rng
 from mono_s2s.attacks.injection import (SEPARATOR, TARGETS, TEMPLATES, injected_texts, injection_attack,
                                         injection_obeyed)
-from mono_s2s.attacks.ood import load_lexicon, match_case, ood_attack, substitutable_spans, substitute
+from mono_s2s.attacks.ood import (N_VARIANTS, load_lexicon, match_case, ood_attack, paraphrase_options,
+                                  substitutable_spans, substitute)
+from mono_s2s.attacks.protect import facts_preserved, protection
 from mono_s2s.config import AttackArgs
 from mono_s2s.data.synthetic import generate_corpus
 from mono_s2s.tokenizer import train_tokenizer
@@ -200,21 +203,74 @@ def test_match_case_and_substitute(lexicon_only):
     assert pairs == [["BUY", "PROCURE"], ["Book", "Reserve"]]
 
 
-def test_ood_attack_respects_rate_tags_and_case(objective, samples, lexicon_only):
+def test_ood_attack_respects_rate_tags_protections_and_case(objective, samples, lexicon_only):
     recs = ood_attack(objective, samples, ARGS, "nonmono", progress=False)
     assert len(recs) == len(samples)
     for r, s in zip(recs, samples):
+        prot = protection(s.summary, s.facts)
         n = r.extra.substitutable_words
-        assert n == len(substitutable_spans(s.source)) > 0
+        assert n == len(substitutable_spans(s.source, protected=prot)) > 0
+        assert r.extra.protected_words == len(substitutable_spans(s.source)) - n > 0
         assert 0 < r.tokens_changed == len(r.extra.substitutions) <= ARGS.ood_substitution_rate * n
+        assert r.queries == 1 + N_VARIANTS  # the clean source and the variants; not the control
         # Speaker tags, line structure and punctuation survive.
         assert re.findall(r"^#Person\d#: ", r.perturbed_text, re.M) == re.findall(r"^#Person\d#: ", s.source, re.M)
         assert re.sub(r"[\w \-]", "", r.perturbed_text) == re.sub(r"[\w \-]", "", s.source)
-        for orig, new in r.extra.substitutions:
+        for orig, new in r.extra.substitutions + r.extra.control_substitutions:
             assert orig != new and orig[0].isupper() == new[0].isupper()
             assert new.lower() in [p.lower() for p in load_lexicon()[orig.lower()]]
+            # Never a reference word, fact or number, and no paraphrase that brings one in.
+            assert prot.why(orig) is None and prot.allows(new), (orig, new)
+        assert r.label_preserved is True and facts_preserved(r.perturbed_text, s.facts)
         (again,) = objective.nll([r.perturbed_text], [s.summary])
         assert again == pytest.approx(r.attacked_nll, abs=1e-4)
+        # The control: one more random variant, as many words, scored as its text.
+        assert len(r.extra.control_substitutions) == r.tokens_changed and r.control_text != s.source
+        (ctrl,) = objective.nll([r.control_text], [s.summary])
+        assert ctrl == pytest.approx(r.control_nll, abs=1e-4)
+        assert facts_preserved(r.control_text, s.facts)
+
+
+def test_ood_paraphrase_options_keep_the_protections(lexicon_only):
+    text = "#Person1#: I want to book a room for the first week, please. Thanks again!"
+    unprotected = {text[a:b]: p for (a, b), p in paraphrase_options(text)}
+    assert set(unprotected) == {"want", "book", "room", "week", "please", "Thanks", "again"}
+    # Numbers and tags need no record: "first" is a number word, and so is a paraphrase's "seven" or "once".
+    assert "seven days" in load_lexicon()["week"] and "seven days" not in unprotected["week"]
+    assert "once more" in load_lexicon()["again"] and "once more" not in unprotected["again"]
+    prot = protection("#Person1# wants to book a room.", ["the first week"])
+    kept = {text[a:b] for (a, b), _ in paraphrase_options(text, protected=prot)}
+    assert kept == {"want", "please", "Thanks", "again"}  # "wants" is not "want"; "week" is a fact's word
+
+
+def test_ood_without_its_protections_changes_reference_words(objective, corpus, lexicon_only, monkeypatch):
+    """A mutant: the protections switched off. On the same samples the attack then paraphrases words the
+    reference shares with the source (the round-1 behaviour), which it never does with them."""
+    from mono_s2s.attacks import protect
+
+    samples = corpus["test"][:20]
+    kept = ood_attack(objective, samples, ARGS, "nonmono", progress=False)
+    monkeypatch.setattr(protect, "RULES", ())
+    loose = ood_attack(objective, samples, ARGS, "nonmono", progress=False)
+    monkeypatch.undo()
+
+    def shared(recs) -> int:
+        return sum(any(protection(s.summary, s.facts).why(o) is not None for o, _ in r.extra.substitutions)
+                   for r, s in zip(recs, samples))
+
+    assert shared(kept) == 0 and all(r.label_preserved is True for r in kept)
+    assert shared(loose) >= 5, shared(loose)
+
+
+def test_ood_beats_its_control_on_a_trained_model(attack_target, lexicon_only):
+    """The best of N_VARIANTS random paraphrases hurts more than one random paraphrase at the same rate."""
+    model, tok, cfg, corpus = attack_target
+    objective = Objective(model, tok, cfg.data.max_source_tokens, cfg.data.max_summary_tokens)
+    recs = ood_attack(objective, corpus["test"][:12], AttackArgs(), "nonmono", progress=False)
+    excess = [r.adversarial_excess for r in recs]
+    assert statistics.mean(excess) > 0, excess
+    assert sum(e > 0 for e in excess) >= 9, excess
+    assert all(r.label_preserved is True for r in recs)
 
 
 def test_ood_is_seeded(objective, samples, lexicon_only):

@@ -20,7 +20,8 @@ def _run(tmp_path, capsys, *sets: str, verb: str = "run") -> tuple[int, str]:
 
 @pytest.mark.parametrize("sets, needle", [
     (["data.n_test=5"], "attacks.hotflip_samples=20, attacks.universal_eval_samples=20, attacks.nes_samples=15, "
-                        "attacks.injection_samples=20, attacks.ood_samples=20: the test split has only 5 examples"),
+                        "attacks.substitution_samples=20, attacks.injection_samples=20, attacks.ood_samples=20: "
+                        "the test split has only 5 examples"),
     (["attacks.ood_samples=30"], "attacks.ood_samples=30: the test split has only 25 examples; lower that setting"),
     (["attacks.universal_train_samples=13"], "attacks.universal_train_samples=13: the validation split has only 12"),
     (["train.batch_size=64", "train.grad_accum_steps=2"],  # one (partial) batch, two needed per step

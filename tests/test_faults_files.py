@@ -33,7 +33,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 SETS = SMALLEST_RUN_SETS
 FLAGS = ("--wandb", "disabled", *(word for s in SETS for word in ("--set", s)))
-ATTACK_COUNTS = {"hotflip": 2, "universal": 2, "nes": 2, "injection": 2, "ood": 2}
+ATTACK_COUNTS = {"hotflip": 2, "universal": 2, "nes": 2, "substitution": 2, "injection": 2, "ood": 2}
 
 
 def _attack(out: Path) -> list[str]:

@@ -37,7 +37,8 @@ SETS = ("model.d_model=16", "model.d_ff=32", "model.n_heads=2", "model.n_encoder
         "attacks.hotflip_topk=2", "attacks.universal_train_samples=2", "attacks.universal_eval_samples=2",
         "attacks.universal_max_sweeps=1", "attacks.universal_restarts=1", "attacks.universal_trigger_len=2", "attacks.universal_topk=2",
         "attacks.universal_beam=1", "attacks.nes_samples=2", "attacks.nes_population=2",
-        "attacks.nes_generations=1", "attacks.nes_trigger_len=2", "attacks.injection_samples=2",
+        "attacks.nes_generations=1", "attacks.nes_trigger_len=2", "attacks.substitution_samples=2",
+        "attacks.substitution_words=1", "attacks.substitution_proposals=2", "attacks.injection_samples=2",
         "attacks.ood_samples=2")
 FLAGS = tuple(word for s in SETS for word in ("--set", s))
 

@@ -41,7 +41,7 @@ def make_table(pairs: pd.DataFrame, nan_attack: str | None = None) -> pd.DataFra
         table[f"{m}_ci_high"] = table[f"{m}_mean"] + 0.15
     table["improvement_pct"] = 100 * (1 - table["mono_mean"] / table["nonmono_mean"])
     table["holm_p"] = np.linspace(1e-4, 0.3, len(attacks))
-    table["significance"] = ["***", "**", "*", "ns", "n/a"][: len(attacks)]
+    table["significance"] = (["***", "**", "*", "ns", "n/a"] * 2)[: len(attacks)]
     if nan_attack is not None:
         table.loc[nan_attack, "improvement_pct"] = np.nan
     return table

@@ -384,8 +384,9 @@ def test_the_report_compares_the_monotone_arm_with_the_matched_one_paired_by_sam
     table = rep.equal_quality
     wins = ", ".join(table.index[table["significant"]])
     assert rep.findings[2] == (f"At equal quality (nonmono_matched vs mono, paired by sample): mono degrades less in "
-                               f"5 of 5 attacks ({int(table['significant'].sum())} significant after Holm: {wins}); "
-                               "nonmono_matched degrades less in 0 of 5 attacks (0 significant after Holm).")
+                               f"{len(ATTACKS)} of {len(ATTACKS)} attacks ({int(table['significant'].sum())} "
+                               f"significant after Holm: {wins}); nonmono_matched degrades less in 0 of "
+                               f"{len(ATTACKS)} attacks (0 significant after Holm).")
     assert not any("No close match" in line for line in rep.findings)
     printed = capsys.readouterr().out
     assert "Equal quality: nonmono_matched vs mono (nonmono_matched: step 120 of nonmono's run" in printed
@@ -420,8 +421,9 @@ def test_seeds_aggregate_every_comparison_with_equal_quality_first(tmp_path, cap
     findings = (tmp_path / "results" / report.SEEDS_FINDINGS).read_text().splitlines()
     assert findings[0].startswith("- Equal quality: nonmono_matched vs mono -- hotflip: mono degrades less in every "
                                   "seed (3/3)"), findings[0]
-    assert "- nonmono vs nonmono_matched: nonmono_matched degrades less in every seed in 0 of 5 attacks, nonmono " \
-           "in 5 (hotflip, universal, nes, injection, ood); the direction changes between seeds in 0." in findings
+    assert "- nonmono vs nonmono_matched: nonmono_matched degrades less in every seed in 0 of 6 attacks, nonmono " \
+           "in 6 (hotflip, universal, nes, substitution, injection, ood); the direction changes between seeds in 0." \
+           in findings
     assert findings[-1].startswith("- Only 3 seeds") and sum(line.startswith("- Only") for line in findings) == 1
     printed = capsys.readouterr().out
     assert "Across 3 seeds, equal quality: nonmono_matched vs mono" in printed

@@ -46,7 +46,8 @@ def test_parameters_cell_holds_the_run_settings():
     assigned = {t.id for node in ast.parse(tagged[0].source).body if isinstance(node, ast.Assign)
                 for t in node.targets}
     assert {"PRESET", "DATA", "SEEDS", "WANDB_MODE", "OUTPUT_DIR", "HOTFLIP_SAMPLES", "UNIVERSAL_TRAIN_SAMPLES",
-            "UNIVERSAL_EVAL_SAMPLES", "NES_SAMPLES", "INJECTION_SAMPLES", "OOD_SAMPLES", "OVERRIDES", "REPO_URL",
+            "UNIVERSAL_EVAL_SAMPLES", "NES_SAMPLES", "SUBSTITUTION_SAMPLES", "INJECTION_SAMPLES", "OOD_SAMPLES",
+            "OVERRIDES", "REPO_URL",
             "MOUNT_DRIVE", "DRIVE_DIR"} <= assigned
     assert nb.cells.index(tagged[0]) < nb.cells.index(_code_cells(nb)[1])  # before any other code
     # papermill reads every one of them (a value it cannot parse is passed on with a warning only).
@@ -203,14 +204,15 @@ def test_notebook_setup_cells_in_fake_colab(fake_colab, monkeypatch, tmp_path, f
 TINY = {
     "PRESET": "tiny", "DATA": "synthetic", "SEEDS": 1, "WANDB_MODE": "offline",
     "HOTFLIP_SAMPLES": 2, "UNIVERSAL_TRAIN_SAMPLES": 2, "UNIVERSAL_EVAL_SAMPLES": 2, "NES_SAMPLES": 2,
-    "INJECTION_SAMPLES": 2, "OOD_SAMPLES": 2,
+    "SUBSTITUTION_SAMPLES": 2, "INJECTION_SAMPLES": 2, "OOD_SAMPLES": 2,
     "OVERRIDES": ["model.d_model=16", "model.d_ff=32", "model.n_heads=2", "model.n_encoder_layers=1",
                   "model.n_decoder_layers=1", "model.vocab_size=150", "data.n_train=32", "data.n_validation=8",
                   "data.n_test=4", "data.max_source_tokens=48", "data.max_summary_tokens=8", "train.batch_size=16",
                   "train.eval_batch_size=16", "train.epochs=1", "train.num_beams=1", "attacks.hotflip_iters=2",
                   "attacks.hotflip_trigger_len=2", "attacks.hotflip_topk=2", "attacks.universal_max_sweeps=1", "attacks.universal_restarts=1",
                   "attacks.universal_trigger_len=2", "attacks.universal_topk=2", "attacks.universal_beam=1",
-                  "attacks.nes_population=2", "attacks.nes_generations=1", "attacks.nes_trigger_len=2"],
+                  "attacks.nes_population=2", "attacks.nes_generations=1", "attacks.nes_trigger_len=2",
+                  "attacks.substitution_words=1", "attacks.substitution_proposals=2"],
 }
 
 

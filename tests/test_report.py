@@ -66,12 +66,12 @@ def test_attack_table_matches_scipy_and_holm_by_hand(tmp_path):
         raw.append(sps.wilcoxon(a, b).pvalue)
     # Holm by hand: sort, multiply by (m - rank), running max, cap at 1.
     order = np.argsort(raw)
-    expected, running = np.empty(5), 0.0
+    expected, running = np.empty(len(ATTACKS)), 0.0
     for rank, i in enumerate(order):
-        running = max(running, min(1.0, raw[i] * (5 - rank)))
+        running = max(running, min(1.0, raw[i] * (len(ATTACKS) - rank)))
         expected[i] = running
     assert t["holm_p"].tolist() == pytest.approx(expected.tolist())
-    # mono_shift only on odd attacks: universal and injection are where mono degrades less.
+    # mono_shift only on odd attacks: universal, substitution and ood are where mono degrades less.
     assert t.loc["universal", "diff_mean"] > 0.2 and t.loc["universal", "significance"] != "ns"
     assert abs(t.loc["hotflip", "diff_mean"]) < 0.1
 
@@ -240,7 +240,8 @@ def test_the_monotone_arm_is_compared_with_each_control_arm_present(tmp_path, ca
         twin = [r["abs_degradation"] for r in results["attacks"][attack]["init_only"]]
         assert table.loc[attack, "diff_mean"] == pytest.approx(np.mean(twin) - np.mean(mono))  # control - mono
         assert table.loc[attack, "wilcoxon_p"] == pytest.approx(sps.wilcoxon(twin, mono).pvalue)
-    assert any(line.startswith("Against the control init_only: mono degrades less in 5 of 5 attacks")
+    n = len(ATTACKS)
+    assert any(line.startswith(f"Against the control init_only: mono degrades less in {n} of {n} attacks")
                for line in rep.findings)
     assert "Control: mono vs init_only" in capsys.readouterr().out
     saved = load_results(tmp_path / "results" / RESULTS_FILE)["statistics"]

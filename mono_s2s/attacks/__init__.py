@@ -6,7 +6,7 @@ import of torch, so that the analysis of a saved results file stays light; the
 record type and objective load on first use.
 """
 
-ATTACKS = ("hotflip", "universal", "nes", "injection", "ood")
+ATTACKS = ("hotflip", "universal", "nes", "substitution", "injection", "ood")
 TRANSFER_ATTACKS = ("hotflip", "universal")  # whose triggers are also evaluated on the other models
 
 

@@ -7,11 +7,32 @@ written TextAttack-style:
 - goal: raise the mean token NLL of the reference summary (``Objective``);
 - transformation: replace up to ``floor(ood_substitution_rate * n)`` of the
   ``n`` substitutable words of the dialogue (words the lexicon knows) by one of
-  their paraphrases. Speaker tags (``#Person1#:``), contractions (``I'd``),
-  punctuation and line breaks are never touched; capitalisation is carried over
-  (``Want`` -> ``Desire``, ``OK`` -> ``VERY WELL``);
+  their paraphrases. Contractions (``I'd``), punctuation and line breaks are
+  never touched; capitalisation is carried over (``Want`` -> ``Desire``, ``OK``
+  -> ``VERY WELL``);
+- constraints: the in-text attacks' protections (:mod:`mono_s2s.attacks.protect`,
+  shared with substitution): never a word of the reference summary, of a fact,
+  a speaker tag or a number, and no paraphrase that contains one (``again`` ->
+  ``once more`` is not used: ``once`` is a number word). Each record's
+  ``label_preserved`` (on a corpus with facts) checks that the attacked source
+  still states every reference fact;
 - search: sample a few random variants (seeded), score them with the clean
   source in ONE batched call, keep the most damaging.
+
+Random control (issue 12, part 7): one more random variant at the same number
+of substitutions under the same protections, drawn from the sample's generator
+before the variants, so it is the same for every model; its NLL is not counted
+in the queries. The attack is the best of ``N_VARIANTS`` random variants, so its
+adversarial excess is what choosing among them adds over one draw.
+
+Measured (``/tmp`` scripts, not shipped) on the first 40 test samples of a
+trained d_model-32 baseline (the ``attack_target`` test fixture's recipe),
+lexicon only: before the protections, 29 of 40 records paraphrased a word the
+reference summary shares with the source and 2 of 40 lost a reference fact
+(6.0 of 21.6 substitutable words changed, ΔNLL 0.135 nats); with them, 0 and 0
+(4.6 of 16.7 words, about 5 lexicon words per record kept), ΔNLL 0.095 against
+the control's 0.036, adversarial excess > 0 on 37 of 40; 9 queries per sample.
+Part of the round-1 damage was the attack rewording what the reference says.
 
 Departures from the seed notebook: the seed had a ten-word dictionary; here the
 lexicon (``ood_lexicon.json``, written for this package, ~450 words of
@@ -35,15 +56,15 @@ from typing import Sequence
 import numpy as np
 
 from mono_s2s.attacks.common import AttackRecord, Objective, each_sample
+from mono_s2s.attacks.protect import WORD, Protection, label_preserved, protection
 from mono_s2s.data.records import Record
 
-__all__ = ["load_lexicon", "wordnet_used", "candidates_for", "substitutable_spans", "match_case", "substitute",
-           "ood_attack"]
+__all__ = ["load_lexicon", "wordnet_used", "candidates_for", "paraphrase_options", "substitutable_spans",
+           "match_case", "substitute", "ood_attack"]
 
 N_VARIANTS = 8  # random variants scored per sample (plus the clean source), in one batched call
-
-# A plain word: letters only, not part of a speaker tag (#Person1#), a contraction (I'd, don't) or a number.
-_WORD = re.compile(r"(?<![\w#'’])[A-Za-z]+(?![\w#'’])")
+_PLAIN = re.compile(r"[A-Za-z]+")  # a word the lexicon may know: letters only (no contraction, tag or number)
+_UNPROTECTED = Protection(frozenset(), frozenset())  # the rules that need no record: tags and numbers
 
 
 @functools.lru_cache(maxsize=1)
@@ -84,9 +105,29 @@ def candidates_for(word: str, use_wordnet: bool = True) -> tuple[str, ...]:
     return tuple(out)
 
 
-def substitutable_spans(text: str, use_wordnet: bool = True) -> list[tuple[int, int]]:
-    """(start, end) character spans of the words in ``text`` that have at least one paraphrase."""
-    return [m.span() for m in _WORD.finditer(text) if candidates_for(m.group().lower(), use_wordnet)]
+def paraphrase_options(text: str, use_wordnet: bool = True, protected: Protection | None = None
+                       ) -> list[tuple[tuple[int, int], tuple[str, ...]]]:
+    """``[(span, paraphrases)]`` for each word of ``text`` that may change and has a paraphrase that may be inserted.
+
+    ``protected``: the record's protections (:func:`mono_s2s.attacks.protect.protection`); without one, only
+    the rules that need no record (speaker tags, numbers) apply.
+    """
+    prot = protected or _UNPROTECTED
+    out = []
+    for m in WORD.finditer(text):
+        word = m.group()
+        if not _PLAIN.fullmatch(word) or prot.why(word) is not None:
+            continue
+        allowed = tuple(p for p in candidates_for(word.lower(), use_wordnet) if prot.allows(p))
+        if allowed:
+            out.append((m.span(), allowed))
+    return out
+
+
+def substitutable_spans(text: str, use_wordnet: bool = True, protected: Protection | None = None
+                        ) -> list[tuple[int, int]]:
+    """(start, end) character spans of the words in ``text`` that may change and have a paraphrase."""
+    return [span for span, _ in paraphrase_options(text, use_wordnet, protected)]
 
 
 def match_case(original: str, new: str) -> str:
@@ -111,22 +152,24 @@ def substitute(text: str, choices: dict[tuple[int, int], str]) -> tuple[str, lis
     return "".join(out), pairs
 
 
-def _variant(text: str, spans: list[tuple[int, int]], k: int, rng: np.random.Generator, use_wordnet: bool
+def _variant(text: str, options: list[tuple[tuple[int, int], tuple[str, ...]]], k: int, rng: np.random.Generator
              ) -> tuple[str, list[list[str]]]:
-    chosen = rng.choice(len(spans), size=k, replace=False)
+    """``k`` of the options' words, chosen uniformly, each replaced by one of its paraphrases, chosen uniformly."""
+    chosen = rng.choice(len(options), size=k, replace=False)
     choices = {}
     for j in sorted(int(c) for c in chosen):
-        a, b = spans[j]
-        cands = candidates_for(text[a:b].lower(), use_wordnet)
-        choices[(a, b)] = cands[int(rng.integers(len(cands)))]
+        span, cands = options[j]
+        choices[span] = cands[int(rng.integers(len(cands)))]
     return substitute(text, choices)
 
 
 @dataclass
 class OodExtra:
     substitutions: list[list[str]]  # [original, paraphrase] pairs, in order
-    substitutable_words: int
+    substitutable_words: int  # words that may change (not protected) and have a paraphrase that may be inserted
     wordnet: bool
+    control_substitutions: list[list[str]]  # the random control's pairs: as many words, drawn before the variants
+    protected_words: int  # words the lexicon knows that the protections kept (reference, fact, number words)
 
 
 def ood_attack(objective: Objective, samples: Sequence[Record], args, model_slug: str, *,
@@ -135,22 +178,30 @@ def ood_attack(objective: Objective, samples: Sequence[Record], args, model_slug
     records: list[AttackRecord] = []
     use_wordnet = wordnet_used(args)
     for rec, rng in each_sample(samples, args, "ood", model_slug, progress):
+        options = paraphrase_options(rec.source, use_wordnet, protection(rec.summary, rec.facts))
+        known = len(paraphrase_options(rec.source, use_wordnet))
+        k = int(args.ood_substitution_rate * len(options))  # floor: never above the rate
+        # Drawn first, so every model gets the same control (the variants are model-independent too; which
+        # one is kept is not).
+        control, control_pairs = _variant(rec.source, options, k, rng) if k else (rec.source, [])
+        variants = [_variant(rec.source, options, k, rng) for _ in range(N_VARIANTS)] if k else []
         q0 = objective.queries
-        spans = substitutable_spans(rec.source, use_wordnet)
-        k = int(args.ood_substitution_rate * len(spans))  # floor: never above the rate
-        variants = [_variant(rec.source, spans, k, rng, use_wordnet) for _ in range(N_VARIANTS)] if k else []
         label = objective.label_ids(rec.summary)
         texts = [rec.source] + [t for t, _ in variants]
         scores = objective.nll_ids([objective.source_ids(t) for t in texts], [label] * len(texts))
+        queries = objective.queries - q0
         orig = scores[0]
         if variants:
             best = int(np.argmax(scores[1:]))
             text, pairs, attacked = variants[best][0], variants[best][1], scores[1 + best]
         else:  # nothing to substitute: the attack leaves the source as it is
             text, pairs, attacked = rec.source, [], orig
+        control_nll = objective.nll_ids([objective.source_ids(control)], [label])[0] if k else orig
         records.append(AttackRecord(
             attack="ood", model=model_slug, sample_id=rec.id, original_nll=orig, attacked_nll=attacked,
-            queries=objective.queries - q0, perturbed_text=text, tokens_changed=len(pairs),
-            extra=OodExtra(substitutions=pairs, substitutable_words=len(spans), wordnet=use_wordnet),
+            queries=queries, perturbed_text=text, tokens_changed=len(pairs), control_nll=control_nll,
+            control_text=control, label_preserved=label_preserved(rec.source, text, rec.facts),
+            extra=OodExtra(substitutions=pairs, substitutable_words=len(options), wordnet=use_wordnet,
+                           control_substitutions=control_pairs, protected_words=known - len(options)),
         ))
     return records

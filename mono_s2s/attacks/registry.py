@@ -59,6 +59,9 @@ REGISTRY: dict[str, AttackSpec] = {s.name: s for s in (
                "validation samples, measured on held-out test samples", prepare_name="learn_universal_trigger"),
     AttackSpec("nes", "nes", "nes_attack", "NesExtra", "nes",
                "black-box (NLL queries only): an appended trigger of attacks.nes_trigger_len tokens, a query budget"),
+    AttackSpec("substitution", "substitution", "substitution_attack", "SubstitutionExtra", "substitution",
+               "white-box, in-text: up to attacks.substitution_words words of the source replaced by vocabulary words, "
+               "never a reference word, fact, tag or number"),
     AttackSpec("injection", "injection", "injection_attack", "InjectionExtra", "injection",
                "an instruction appended to the source, asking for a false summary"),
     AttackSpec("ood", "ood", "ood_attack", "OodExtra", "ood",

@@ -39,7 +39,8 @@ TRIGGERS_FILE = "universal_triggers.json"
 
 
 # The attack sample counts drawn from the test split (universal_train_samples comes from validation).
-TEST_SAMPLE_COUNTS = ("hotflip_samples", "universal_eval_samples", "nes_samples", "injection_samples", "ood_samples")
+TEST_SAMPLE_COUNTS = ("hotflip_samples", "universal_eval_samples", "nes_samples", "substitution_samples",
+                      "injection_samples", "ood_samples")
 
 
 def check_sample_counts(n_test: int, n_validation: int, args) -> None:
@@ -64,6 +65,7 @@ def select_samples(corpus: dict[str, list[Record]], args) -> dict[str, list[Reco
     rng.shuffle(test)
     rng.shuffle(val)
     return {"hotflip": test[:args.hotflip_samples], "nes": test[:args.nes_samples],
+            "substitution": test[:args.substitution_samples],
             "injection": test[:args.injection_samples], "ood": test[:args.ood_samples],
             "universal": test[:args.universal_eval_samples],
             "universal_train": val[:args.universal_train_samples]}
@@ -95,7 +97,8 @@ def _each_sample(store: RecordStore, attack: str, slug: str, samples: list[Recor
 SETTINGS_FILE = "attack_settings.json"
 # The samples of an attack are a prefix of one seeded shuffle, so raising a count keeps every finished
 # record valid (and lowering it is harmless); every other attack setting changes what a record means.
-_COUNTS = frozenset({"hotflip_samples", "universal_eval_samples", "nes_samples", "injection_samples", "ood_samples"})
+_COUNTS = frozenset({"hotflip_samples", "universal_eval_samples", "nes_samples", "substitution_samples",
+                     "injection_samples", "ood_samples"})
 
 
 def _same_attack_settings(cfg: ExperimentConfig, results_dir: Path) -> None:
