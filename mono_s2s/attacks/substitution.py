@@ -185,6 +185,8 @@ def substitute_words(text: str, spans: Sequence[tuple[int, int]], new: dict[int,
 
 @dataclass
 class SubstitutionExtra:
+    """What a substitution record keeps besides the common fields (``tokens_changed``: the words it changed)."""
+
     substitutions: list[list[str]]  # [original, new] pairs of the attack, in text order
     control_substitutions: list[list[str]]  # the random control's, as many words
     budget: int  # attacks.substitution_words, as asked
