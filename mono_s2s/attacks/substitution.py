@@ -112,6 +112,7 @@ nothing measurable on this model.
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -145,11 +146,13 @@ class CandidateWords:
     ids: torch.Tensor
 
 
+_CANDIDATES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Objective -> its CandidateWords
+
+
 def candidate_words(objective: Objective) -> CandidateWords:
     """Whole-word, lower-case, alphabetic candidate tokens of ``objective``; computed once per objective."""
-    cached = getattr(objective, "_substitution_candidates", None)
-    if cached is not None:
-        return cached
+    if objective in _CANDIDATES:
+        return _CANDIDATES[objective]
     tok = objective.tok
     if not getattr(tok, "is_fast", False):
         raise ValueError("substitution: the tokenizer must be a fast (Rust) one, whose character offsets place "
@@ -165,7 +168,7 @@ def candidate_words(objective: Objective) -> CandidateWords:
         words.append(word)
         ids.append([tok(" " + f, add_special_tokens=False)["input_ids"][0] for f in forms])
     out = CandidateWords(tuple(words), torch.tensor(ids, dtype=torch.long).reshape(-1, 3).T)
-    objective._substitution_candidates = out
+    _CANDIDATES[objective] = out
     return out
 
 
