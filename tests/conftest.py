@@ -292,7 +292,7 @@ def tiny_experiment(tmp_path_factory) -> TinyExperiment:
     ``baseline`` and ``monotonic`` trained 2 epochs each (barely: validation loss about 5.6, so do
     not expect attacks to separate them), each keeping a snapshot at every one of its 20 steps, the
     quality-matched arm built from the stronger one's snapshots (``nonmono_matched`` or
-    ``mono_matched``: read ``results["matched"]["slug"]``), all five attacks plus transfer on the
+    ``mono_matched``: read ``results["matched"]["slug"]``), all six attacks plus transfer on the
     same samples for the three arms, the analysis, and three offline wandb runs. About 15 s on a
     2-core CPU shared with other test runs.
 
