@@ -213,6 +213,37 @@ def _redrawn_tiny_t5(tokenizer, vocab_size: int, std: float, matrices_only: bool
     return model.eval()
 
 
+# -- a random-init tiny T5 for the attack tests (test_attacks_blackbox, _nes, _substitution) ----------------------
+# Module-scoped, so each test module builds its own; a module that defines a fixture of the same name keeps its own.
+
+@pytest.fixture(scope="module")
+def corpus():
+    """200 / 20 / 20 synthetic dialogues (seed 0)."""
+    from mono_s2s.data.synthetic import generate_corpus
+
+    return generate_corpus(0, 200, 20, 20)
+
+
+@pytest.fixture(scope="module")
+def tok(corpus):
+    from mono_s2s.tokenizer import train_tokenizer
+
+    return train_tokenizer(corpus["train"], 300)
+
+
+@pytest.fixture(scope="module")
+def model(tok, redrawn_tiny_t5):
+    """A wider init than T5's (std 0.3): the random model is less flat, so attacks move the NLL visibly."""
+    return redrawn_tiny_t5(tok, 300, std=0.3)
+
+
+@pytest.fixture
+def objective(model, tok):
+    from mono_s2s.attacks.common import Objective
+
+    return Objective(model, tok, max_source_tokens=128, max_summary_tokens=48)
+
+
 # Tiny models and the smallest attack searches, two samples per attack: a whole run in seconds, as `--set` values
 # on top of the tiny preset (tests that run the attack phase or the CLI on untrained or barely trained models).
 SMALLEST_RUN_SETS = (

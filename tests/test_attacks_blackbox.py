@@ -18,33 +18,10 @@ from mono_s2s.attacks.ood import (N_VARIANTS, load_lexicon, match_case, ood_atta
                                   substitutable_spans, substitute)
 from mono_s2s.attacks.protect import facts_preserved, protection
 from mono_s2s.config import AttackArgs
-from mono_s2s.data.synthetic import generate_corpus
-from mono_s2s.tokenizer import train_tokenizer
 
 ARGS = AttackArgs(seed=7, nes_population=6, nes_generations=3, nes_trigger_len=3, ood_substitution_rate=0.3)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-@pytest.fixture(scope="module")
-def corpus():
-    return generate_corpus(0, 200, 20, 20)
-
-
-@pytest.fixture(scope="module")
-def tok(corpus):
-    return train_tokenizer(corpus["train"], 300)
-
-
-@pytest.fixture(scope="module")
-def model(tok, redrawn_tiny_t5):
-    # A wider init than T5's makes the random model less flat, so attacks move the NLL visibly.
-    return redrawn_tiny_t5(tok, 300, std=0.3)
-
-
-@pytest.fixture
-def objective(model, tok):
-    return Objective(model, tok, max_source_tokens=128, max_summary_tokens=48)
 
 
 @pytest.fixture(scope="module")

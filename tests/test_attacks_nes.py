@@ -22,8 +22,6 @@ from mono_s2s.attacks.genetic import GeneticExtra, genetic_attack
 from mono_s2s.attacks.nes import (AppendedTrigger, NesExtra, mirrored_draws, nes_attack, nes_search, query_budget,
                                   score_function_gradient, softmax, utilities)
 from mono_s2s.config import AttackArgs
-from mono_s2s.data.synthetic import generate_corpus
-from mono_s2s.tokenizer import train_tokenizer
 
 ARGS = AttackArgs(seed=7, nes_population=6, nes_generations=3, nes_trigger_len=3)
 
@@ -31,29 +29,8 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def corpus():
-    return generate_corpus(0, 200, 20, 20)
-
-
-@pytest.fixture(scope="module")
-def tok(corpus):
-    return train_tokenizer(corpus["train"], 300)
-
-
-@pytest.fixture(scope="module")
-def model(tok, redrawn_tiny_t5):
-    # A wider init than T5's makes the random model less flat, so the NLL moves with the trigger.
-    return redrawn_tiny_t5(tok, 300, std=0.3)
-
-
-@pytest.fixture(scope="module")
 def other_model(tok, redrawn_tiny_t5):
     return redrawn_tiny_t5(tok, 300, std=0.5)
-
-
-@pytest.fixture
-def objective(model, tok):
-    return Objective(model, tok, max_source_tokens=128, max_summary_tokens=48)
 
 
 @pytest.fixture(scope="module")

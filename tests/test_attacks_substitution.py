@@ -23,7 +23,6 @@ from mono_s2s.attacks.substitution import candidate_words, search_sample, substi
 from mono_s2s.config import AttackArgs
 from mono_s2s.data.records import Record
 from mono_s2s.data.synthetic import generate_corpus
-from mono_s2s.tokenizer import train_tokenizer
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -111,26 +110,6 @@ def test_protections_keep_every_fact_of_the_corpus():
 
 
 # -- the attack on a tiny random model ----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def corpus():
-    return generate_corpus(0, 200, 20, 20)
-
-
-@pytest.fixture(scope="module")
-def tok(corpus):
-    return train_tokenizer(corpus["train"], 300)
-
-
-@pytest.fixture(scope="module")
-def model(tok, redrawn_tiny_t5):
-    return redrawn_tiny_t5(tok, 300, std=0.3)
-
-
-@pytest.fixture
-def objective(model, tok):
-    return Objective(model, tok, max_source_tokens=128, max_summary_tokens=48)
 
 
 @pytest.fixture(scope="module")
