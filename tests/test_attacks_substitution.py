@@ -223,11 +223,11 @@ def test_without_its_protections_the_attack_breaks_labels(objective, corpus, mon
 def test_the_random_ranking_ablation_spends_the_same_queries(objective, samples):
     cands = candidate_words(objective)
     for s in samples[:2]:
-        a = search_sample(objective, s, ARGS, sample_rng(ARGS.seed, s.id), cands)
-        b = search_sample(objective, s, ARGS, sample_rng(ARGS.seed, s.id), cands,
+        a = search_sample(objective, s, ARGS, sample_rng(ARGS.seed, s.id), cands, "nonmono")
+        b = search_sample(objective, s, ARGS, sample_rng(ARGS.seed, s.id), cands, "nonmono",
                           random_ranking=np.random.default_rng(0))
-        assert abs(a["queries"] - b["queries"]) <= 0.1 * a["queries"]
-        assert a["control_text"] == b["control_text"] or a["changed"] != b["changed"]
+        assert abs(a.queries - b.queries) <= 0.1 * a.queries
+        assert a.control_text == b.control_text or a.tokens_changed != b.tokens_changed
 
 
 # -- on a trained model --------------------------------------------------------------------------------------------
@@ -236,13 +236,13 @@ def test_the_random_ranking_ablation_spends_the_same_queries(objective, samples)
 @pytest.fixture(scope="module")
 def trained_runs(attack_target, one_torch_thread):
     """On the trained model, with the run's own settings, 12 test samples: the attack's records, and the same
-    search with random scores in place of the first-order ones (the ablation), as ``search_sample`` dicts."""
+    search with random scores in place of the first-order ones (the ablation), as ``search_sample`` records."""
     model, tok, cfg, corpus = attack_target
     objective = Objective(model, tok, cfg.data.max_source_tokens, cfg.data.max_summary_tokens)
     samples, args = corpus["test"][:12], AttackArgs()
     recs = substitution_attack(objective, samples, args, "nonmono", progress=False)
     cands = candidate_words(objective)
-    ablation = [search_sample(objective, s, args, sample_rng(args.seed, s.id), cands,
+    ablation = [search_sample(objective, s, args, sample_rng(args.seed, s.id), cands, "nonmono",
                               random_ranking=np.random.default_rng(0)) for s in samples]
     return recs, ablation
 
@@ -263,7 +263,7 @@ def test_first_order_ranking_beats_random_scores_at_the_same_queries(trained_run
     What this shows is the ranking's magnitude, not its sign: a mutant ranking by minus the first-order score
     passes too (0.83 nats; see the module docstring), so it is no test of the linear estimate's direction."""
     recs, ablation = trained_runs
-    assert all(abs(r.queries - b["queries"]) <= 0.1 * r.queries for r, b in zip(recs, ablation))
-    gain = [(r.abs_degradation, b["attacked"] - b["original"]) for r, b in zip(recs, ablation)]
+    assert all(abs(r.queries - b.queries) <= 0.1 * r.queries for r, b in zip(recs, ablation))
+    gain = [(r.abs_degradation, b.abs_degradation) for r, b in zip(recs, ablation)]
     assert statistics.mean(a for a, _ in gain) > statistics.mean(b for _, b in gain), gain
     assert sum(a > b for a, b in gain) >= 7, gain

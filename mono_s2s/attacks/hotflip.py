@@ -48,7 +48,7 @@ from typing import Sequence
 import torch
 
 from mono_s2s.attacks.common import AttackRecord, Objective, each_sample
-from mono_s2s.attacks.search import beam_step, top_flips
+from mono_s2s.attacks.search import beam_step, cached_scorer, top_flips
 
 
 def neutral_token(tokenizer, candidates: Sequence[int]) -> int:
@@ -104,16 +104,6 @@ def random_trigger(rng, candidates: Sequence[int], m: int) -> tuple[int, ...]:
     return tuple(candidates[int(i)] for i in rng.integers(len(candidates), size=m))
 
 
-def cached_scorer(objective: Objective, src: list[int], labels: list[int], cache: dict):
-    """The true NLL of triggers appended to ``src``; a trigger already scored is looked up, not paid for again."""
-    def score(states: list[tuple[int, ...]]) -> list[float]:
-        todo = list(dict.fromkeys(t for t in states if t not in cache))
-        if todo:
-            cache.update(zip(todo, objective.nll_ids([src + list(t) for t in todo], [labels] * len(todo))))
-        return [cache[t] for t in states]
-    return score
-
-
 def hotflip_attack(objective: Objective, samples: list, args, model_slug: str, *,
                    progress: bool = True, prepared=None) -> list[AttackRecord]:
     """One HotFlip trigger per sample; one ``AttackRecord`` per sample.
@@ -147,7 +137,7 @@ def hotflip_attack(objective: Objective, samples: list, args, model_slug: str, *
         original = objective.nll_ids([objective.source_ids(sample.source)], [labels])[0]
         src = objective.source_ids(sample.source, room=m)
         cache: dict[tuple[int, ...], float] = {}
-        score = cached_scorer(objective, src, labels, cache)
+        score = cached_scorer(objective, lambda t: src + list(t), labels, cache)
         best: tuple[float, tuple[int, ...]] = (-math.inf, initial)
         initial_nll: float | None = None
         losses, grad_norms, changed, pos_mags, evolution = [], [], [], [], [objective.decode(initial)]

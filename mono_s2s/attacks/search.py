@@ -18,7 +18,7 @@ import torch
 
 State = TypeVar("State", bound=Hashable)
 
-__all__ = ["beam_step", "top_flips"]
+__all__ = ["beam_step", "cached_scorer", "top_flips"]
 
 
 def beam_step(beam: Sequence[tuple[float, State]], proposals: Sequence[State],
@@ -33,6 +33,18 @@ def beam_step(beam: Sequence[tuple[float, State]], proposals: Sequence[State],
     scored = list(zip(score(fresh), fresh)) if fresh else []
     pool = sorted(list(beam) + scored, key=lambda st: -st[0])
     return pool[:width], pool[0][0] > max(v for v, _ in beam)
+
+
+def cached_scorer(objective, ids_of: Callable[[State], list[int]], labels: list[int], cache: dict
+                  ) -> Callable[[list[State]], list[float]]:
+    """The true NLL of states (``objective.nll_ids`` of ``ids_of(state)``, one batched call); a state already in
+    ``cache`` is looked up, not paid for again, and every state scored is added to it."""
+    def score(states: list[State]) -> list[float]:
+        todo = list(dict.fromkeys(s for s in states if s not in cache))
+        if todo:
+            cache.update(zip(todo, objective.nll_ids([ids_of(s) for s in todo], [labels] * len(todo))))
+        return [cache[s] for s in states]
+    return score
 
 
 def top_flips(scores: torch.Tensor, state: Sequence[int], candidates: Sequence[int], k: int,

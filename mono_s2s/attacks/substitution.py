@@ -114,7 +114,7 @@ from __future__ import annotations
 import math
 import weakref
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -122,7 +122,7 @@ import torch
 from mono_s2s.attacks.common import AttackRecord, Objective, each_sample
 from mono_s2s.attacks.ood import match_case
 from mono_s2s.attacks.protect import Protection, label_preserved, protection
-from mono_s2s.attacks.search import beam_step
+from mono_s2s.attacks.search import beam_step, cached_scorer
 from mono_s2s.data.records import Record
 
 __all__ = ["SubstitutionExtra", "CandidateWords", "candidate_words", "substitution_attack", "substitute_words"]
@@ -258,16 +258,6 @@ class _Sample:
         return self.obj.source_ids(self.text(state)[0])
 
 
-def _scorer(sample: _Sample, cache: dict[State, float]) -> Callable[[list[State]], list[float]]:
-    """True NLL of states, batched; a state scored before is looked up, not paid for again."""
-    def score(states: list[State]) -> list[float]:
-        todo = list(dict.fromkeys(s for s in states if s not in cache))
-        if todo:
-            cache.update(zip(todo, sample.obj.nll_ids([sample.ids(s) for s in todo], [sample.label] * len(todo))))
-        return [cache[s] for s in states]
-    return score
-
-
 def _proposals(sample: _Sample, state: State, grad: torch.Tensor, emb: torch.Tensor, n: int,
                cache: dict[State, float], rng: np.random.Generator | None) -> list[State]:
     """The ``n`` best one-more-word states from ``state`` by first-order score, never one scored before.
@@ -322,8 +312,8 @@ def _proposals(sample: _Sample, state: State, grad: torch.Tensor, emb: torch.Ten
 
 
 def search_sample(objective: Objective, rec: Record, args, rng: np.random.Generator, cands: CandidateWords,
-                  random_ranking: np.random.Generator | None = None) -> dict:
-    """The control's draws, then the beam search on one record; what the record needs, as a dict.
+                  model_slug: str, random_ranking: np.random.Generator | None = None) -> AttackRecord:
+    """The control's draws, then the beam search on one record; its record.
 
     ``random_ranking``: a generator whose random scores replace the first-order ones (the ablation).
     """
@@ -336,7 +326,7 @@ def search_sample(objective: Objective, rec: Record, args, rng: np.random.Genera
     q0 = objective.queries
     original = objective.nll_ids([objective.source_ids(rec.source)], [sample.label])[0]
     cache: dict[State, float] = {(): original}
-    score = _scorer(sample, cache)
+    score = cached_scorer(objective, sample.ids, sample.label, cache)
     emb = objective.embedding_matrix()
     beam: list[tuple[float, State]] = [(original, ())]
     losses: list[float] = []
@@ -359,22 +349,15 @@ def search_sample(objective: Objective, rec: Record, args, rng: np.random.Genera
         substitutions=pairs, control_substitutions=control_pairs, budget=args.substitution_words,
         substitutable_words=n_words, clipped=n_words < args.substitution_words, hidden_words=sample.hidden,
         candidate_words=n_cand, loss_per_step=losses, initial_nll=original)
-    return {"original": original, "attacked": attacked, "text": text, "queries": spent, "changed": len(best),
-            "control_nll": control_nll, "control_text": control_text, "extra": extra,
-            "label_preserved": label_preserved(rec.source, text, rec.facts)}
+    return AttackRecord(
+        attack="substitution", model=model_slug, sample_id=rec.id, original_nll=original, attacked_nll=attacked,
+        queries=spent, perturbed_text=text, tokens_changed=len(best), control_nll=control_nll,
+        control_text=control_text, label_preserved=label_preserved(rec.source, text, rec.facts), extra=extra)
 
 
 def substitution_attack(objective: Objective, samples: Sequence[Record], args, model_slug: str, *,
                         progress: bool = True, prepared=None) -> list[AttackRecord]:
     """Up to ``attacks.substitution_words`` words of each source replaced; one record per sample."""
     cands = candidate_words(objective)
-    records = []
-    for rec, rng in each_sample(samples, args, "substitution", model_slug, progress):
-        out = search_sample(objective, rec, args, rng, cands)
-        records.append(AttackRecord(
-            attack="substitution", model=model_slug, sample_id=rec.id, original_nll=out["original"],
-            attacked_nll=out["attacked"], queries=out["queries"], perturbed_text=out["text"],
-            tokens_changed=out["changed"], control_nll=out["control_nll"], control_text=out["control_text"],
-            label_preserved=out["label_preserved"], extra=out["extra"]))
-    return records
-
+    return [search_sample(objective, rec, args, rng, cands, model_slug)
+            for rec, rng in each_sample(samples, args, "substitution", model_slug, progress)]
