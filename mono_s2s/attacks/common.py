@@ -310,22 +310,32 @@ def candidate_vocabulary(tokenizer) -> list[int]:
 
 
 def evaluate_triggers_per_sample(objective: Objective, samples: Sequence[Any], triggers: dict[str, list[int]],
-                                 args: Any, model_slug: str, attack: str) -> list[AttackRecord]:
+                                 args: Any, model_slug: str, attack: str,
+                                 controls: dict[str, list[int]] | None = None) -> list[AttackRecord]:
     """Each sample attacked with its own fixed trigger (``triggers[sample.id]``); no search, so no gradients.
 
     This is how a trigger found elsewhere (another model, another sample set) is
     measured: e.g. HotFlip transfer, where every sample keeps the trigger that
-    HotFlip found for it on the other model. ``original_nll`` is the clean,
-    untruncated source; ``attacked_nll`` the source truncated to leave room for
-    the trigger, then the trigger. Two sequences are scored per sample.
+    HotFlip found for it on the other model, and the universal trigger on
+    held-out samples. ``original_nll`` is the clean, untruncated source;
+    ``attacked_nll`` the source truncated to leave room for the trigger, then the
+    trigger. Two sequences are scored per sample (the queries); ``controls``
+    (``{sample id: trigger}``) are scored the same way as each record's random
+    control, not counted.
     """
     samples = list(samples)
     labels = [objective.label_ids(s.summary) for s in samples]
     trigs = [list(triggers[s.id]) for s in samples]
-    attacked_src = [objective.source_ids(s.source, room=len(t)) + t for s, t in zip(samples, trigs)]
+    cut = [objective.source_ids(s.source, room=len(t)) for s, t in zip(samples, trigs)]
     original = objective.nll_ids([objective.source_ids(s.source) for s in samples], labels)
-    attacked = objective.nll_ids(attacked_src, labels)
+    attacked = objective.nll_ids([c + t for c, t in zip(cut, trigs)], labels)
+    ctrl = [list(controls[s.id]) for s in samples] if controls is not None else [None] * len(samples)
+    ctrl_nll = (objective.nll_ids([c + k for c, k in zip(cut, ctrl)], labels) if controls is not None
+                else [None] * len(samples))
     return [AttackRecord(attack=attack, model=model_slug, sample_id=s.id, original_nll=o, attacked_nll=a,
-                         queries=2, perturbed_text=objective.decode(src), trigger=objective.decode(t),
-                         tokens_changed=len(t), extra=TriggerExtra(trigger_ids=t))
-            for s, t, src, o, a in zip(samples, trigs, attacked_src, original, attacked)]
+                         queries=2, perturbed_text=objective.decode(c + t), trigger=objective.decode(t),
+                         tokens_changed=len(t), control_nll=cn,
+                         control_text=objective.decode(c + k) if k is not None else None,
+                         extra=TriggerExtra(trigger_ids=t, control_trigger_ids=k, survives_truncation=(
+                             objective.source_length(s.source) + len(t) <= objective.max_source - 1)))
+            for s, t, c, o, a, k, cn in zip(samples, trigs, cut, original, attacked, ctrl, ctrl_nll)]

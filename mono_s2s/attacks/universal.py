@@ -41,7 +41,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from mono_s2s.attacks.common import AttackRecord, Objective, TriggerExtra
+from mono_s2s.attacks.common import (AttackRecord, Objective, TriggerExtra, each_sample,
+                                     evaluate_triggers_per_sample)
 from mono_s2s.attacks.hotflip import first_order_scores, neutral_token, random_trigger
 from mono_s2s.attacks.search import beam_step, top_flips
 from mono_s2s.progress import bar as progress_bar
@@ -138,26 +139,15 @@ def universal_attack(objective: Objective, samples: list, args, model_slug: str,
     """The fixed trigger ``prepared`` (learned on this model, or on another one for transfer) appended to every
     sample, and per sample a random trigger of the same length as the control; one record per sample.
 
-    It only scores, it never searches: two sequences per sample, plus the control.
+    It only scores, it never searches (:func:`~mono_s2s.attacks.common.evaluate_triggers_per_sample`): two
+    sequences per sample, plus the control.
     """
-    from mono_s2s.attacks.common import sample_rng
-
     if prepared is None:
         raise ValueError("universal: no trigger (learn_universal_trigger first)")
     trig = list(prepared.ids if isinstance(prepared, LearnedTrigger) else prepared)
-    m, candidates = len(trig), list(objective.candidates)
-    records = []
-    for s in progress_bar(samples, desc=f"{attack}[{model_slug}]", disable=not progress):
-        control = list(random_trigger(sample_rng(args.seed, s.id), candidates, m))
-        labels = objective.label_ids(s.summary)
-        whole = objective.source_ids(s.source)
-        src = objective.source_ids(s.source, room=m)
-        original, attacked = objective.nll_ids([whole, src + trig], [labels, labels])
-        control_nll = objective.nll_ids([src + control], [labels])[0]
-        records.append(AttackRecord(
-            attack=attack, model=model_slug, sample_id=s.id, original_nll=original, attacked_nll=attacked, queries=2,
-            perturbed_text=objective.decode(src + trig), trigger=objective.decode(trig), tokens_changed=m,
-            control_nll=control_nll, control_text=objective.decode(src + control),
-            extra=UniversalExtra(trigger_ids=trig, control_trigger_ids=control,
-                                 survives_truncation=objective.source_length(s.source) + m <= objective.max_source - 1)))
-    return records
+    candidates = list(objective.candidates)
+    # Each sample's control from its own generator: the same for every model, and for transfer records.
+    controls = {s.id: list(random_trigger(rng, candidates, len(trig)))
+                for s, rng in each_sample(samples, args, attack, model_slug, progress)}
+    return evaluate_triggers_per_sample(objective, samples, {s.id: trig for s in samples}, args, model_slug, attack,
+                                        controls=controls)
