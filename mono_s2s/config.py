@@ -283,18 +283,13 @@ class AttackArgs:
             else:
                 _check(v > 0, f"attacks.{f.name}", f"must be positive (got {v})")
         # A beam wider than one step's candidates could never be filled.
-        _check(self.universal_beam <= 1 + self.universal_topk, "attacks.universal_beam",
-               f"{self.universal_beam} is wider than one step's candidates (1 + attacks.universal_topk = "
-               f"{1 + self.universal_topk})")
-        _check(self.hotflip_beam <= 1 + self.hotflip_proposals, "attacks.hotflip_beam",
-               f"{self.hotflip_beam} is wider than one step's candidates (1 + attacks.hotflip_proposals = "
-               f"{1 + self.hotflip_proposals})")
+        for beam, pool in (("universal_beam", "universal_topk"), ("hotflip_beam", "hotflip_proposals"),
+                           ("substitution_beam", "substitution_proposals")):
+            width, room = getattr(self, beam), 1 + getattr(self, pool)
+            _check(width <= room, f"attacks.{beam}",
+                   f"{width} is wider than one step's candidates (1 + attacks.{pool} = {room})")
         _check(self.nes_population % 2 == 0, "attacks.nes_population",
                f"must be even: NES draws its population in mirrored pairs (got {self.nes_population})")
-        _check(self.substitution_beam <= 1 + self.substitution_proposals, "attacks.substitution_beam",
-               f"{self.substitution_beam} is wider than one step's candidates (1 + attacks.substitution_proposals = "
-               f"{1 + self.substitution_proposals})")
-
 
 @dataclass
 class TrackArgs:
