@@ -244,6 +244,12 @@ def objective(model, tok):
     return Objective(model, tok, max_source_tokens=128, max_summary_tokens=48)
 
 
+@pytest.fixture(scope="module")
+def samples(corpus):
+    """The first three test dialogues."""
+    return corpus["test"][:3]
+
+
 # Tiny models and the smallest attack searches, two samples per attack: a whole run in seconds, as `--set` values
 # on top of the tiny preset (tests that run the attack phase or the CLI on untrained or barely trained models).
 SMALLEST_RUN_SETS = (

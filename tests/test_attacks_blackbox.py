@@ -1,4 +1,5 @@
-"""Black-box attacks (instruction injection, OOD paraphrase) on a tiny random model, CPU; NES is in test_attacks_nes.py."""
+"""Black-box attacks (instruction injection, OOD paraphrase) on a tiny random model, CPU; NES is in test_attacks_nes.py
+(the seeding test here covers it and the genetic search too)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ import pytest
 import torch
 
 from mono_s2s.attacks.common import Objective, sample_rng
+from mono_s2s.attacks.genetic import genetic_attack
 from mono_s2s.attacks.injection import (SEPARATOR, TARGETS, TEMPLATES, injected_texts, injection_attack,
                                         injection_obeyed)
+from mono_s2s.attacks.nes import nes_attack
 from mono_s2s.attacks.ood import (N_VARIANTS, load_lexicon, match_case, ood_attack, paraphrase_options,
                                   substitutable_spans, substitute)
 from mono_s2s.attacks.protect import facts_preserved, protection
@@ -24,12 +27,7 @@ ARGS = AttackArgs(seed=7, nes_population=6, nes_generations=3, nes_trigger_len=3
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-@pytest.fixture(scope="module")
-def samples(corpus):
-    return corpus["test"][:3]
-
-
-@pytest.mark.parametrize("attack", [ood_attack, injection_attack])
+@pytest.mark.parametrize("attack", [ood_attack, injection_attack, nes_attack, genetic_attack])
 def test_randomness_follows_the_sample_not_its_position(objective, samples, attack):
     # The runner attacks one sample at a time; a position-keyed seed would give every sample the same draws.
     together = attack(objective, samples[:2], ARGS, "nonmono", progress=False)
