@@ -250,8 +250,13 @@ class AttackArgs:
     nes_generations: int = 16
     nes_lr: float = 16.0
     injection_samples: int = 20
+    # The targeted injection searches the first injection_templates of its templates (10: all of them).
+    injection_templates: int = 10
     ood_samples: int = 20
-    ood_substitution_rate: float = 0.3
+    # OOD paraphrases up to ood_words of a source's substitutable words (fewer when it has fewer: the record
+    # says so). Issue 13: a word count, like substitution's, so the two in-text attacks share a curve's x axis;
+    # round 2's ood_substitution_rate (0.3 of the substitutable words, 4.6 words on average) is retired.
+    ood_words: int = 5
     # Add WordNet synonyms to the shipped lexicon when nltk's WordNet corpus is installed (never
     # downloaded). Whether it was used is recorded with the results; false = the same on every machine.
     ood_wordnet: bool = True
@@ -271,6 +276,15 @@ class AttackArgs:
     # clean summary did.
     success_rouge_drop: float = 0.1
     success_fact_loss: bool = True
+    # Issue 13's curves: every attack also runs at each budget point of its list (its unit is the registry's
+    # budget_unit: trigger tokens, words, templates), on the same samples; the headline budget above (e.g.
+    # hotflip_trigger_len) must be one of them, and its records are what the analysis compares.
+    hotflip_budgets: tuple[int, ...] = (1, 2, 5, 10)
+    universal_budgets: tuple[int, ...] = (1, 2, 4, 8)
+    nes_budgets: tuple[int, ...] = (1, 2, 3, 6)
+    substitution_budgets: tuple[int, ...] = (1, 2, 5, 10)
+    injection_budgets: tuple[int, ...] = (1, 2, 5, 10)
+    ood_budgets: tuple[int, ...] = (1, 2, 5, 10)
 
     def __post_init__(self) -> None:
         _check_finite(self, "attacks")
@@ -278,10 +292,21 @@ class AttackArgs:
             v = getattr(self, f.name)
             if f.name in ("seed", "ood_wordnet", "success_fact_loss"):
                 continue
-            if f.name in ("ood_substitution_rate", "success_rouge_drop"):
+            if f.name.endswith("_budgets"):
+                _check(len(v) > 0 and all(b > 0 for b in v) and len(set(v)) == len(v), f"attacks.{f.name}",
+                       f"must list distinct positive budgets (got {','.join(map(str, v)) or 'none'})")
+                continue
+            if f.name == "success_rouge_drop":
                 _check(0.0 < v <= 1.0, f"attacks.{f.name}", f"must be in (0, 1] (got {v})")
             else:
                 _check(v > 0, f"attacks.{f.name}", f"must be positive (got {v})")
+        for attack, headline in (("hotflip", "hotflip_trigger_len"), ("universal", "universal_trigger_len"),
+                                 ("nes", "nes_trigger_len"), ("substitution", "substitution_words"),
+                                 ("injection", "injection_templates"), ("ood", "ood_words")):
+            budgets = getattr(self, f"{attack}_budgets")
+            _check(getattr(self, headline) in budgets, f"attacks.{attack}_budgets",
+                   f"must include the headline budget attacks.{headline}={getattr(self, headline)} "
+                   f"(got {','.join(map(str, budgets))})")
         # A beam wider than one step's candidates could never be filled.
         for beam, pool in (("universal_beam", "universal_topk"), ("hotflip_beam", "hotflip_proposals"),
                            ("substitution_beam", "substitution_proposals")):
@@ -433,6 +458,8 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     if tp is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():  # an item of "1,2,5" from --set
+            return int(value)
         raise UserError(f"invalid config value for '{key}': expected an integer, got {value!r}")
     if tp is float:
         number = None
@@ -559,6 +586,7 @@ def build_config(preset: str | None = "tiny", yaml_files: typing.Sequence[str | 
 RETIRED = {
     "attacks.universal_epochs": "attacks.universal_max_sweeps (the universal search now sweeps until it converges)",
     "attacks.success_threshold": "attacks.success_rouge_drop (success is now decided on the generated summary)",
+    "attacks.ood_substitution_rate": "attacks.ood_words (OOD now paraphrases a number of words, as substitution)",
 }
 
 # Values an older mono-s2s wrote that this one refuses (its default was one of them). Given by a user: the

@@ -78,7 +78,7 @@ RECORD_TYPES: dict[str, tuple[str, bool]] = {  # field -> (kind, may be null)
     "attack": ("string", False), "model": ("string", False), "sample_id": ("string", False),
     "original_nll": ("number", False), "attacked_nll": ("number", False),
     "queries": ("integer", False), "perturbed_text": ("string", False), "trigger": ("string", True),
-    "tokens_changed": ("integer", False), "control_nll": ("number", True), "control_text": ("string", True),
+    "tokens_changed": ("integer", False), "budget": ("integer", True), "control_nll": ("number", True), "control_text": ("string", True),
     "label_preserved": ("boolean", True),
     "original_summary": ("string", True), "attacked_summary": ("string", True), "control_summary": ("string", True),
     "original_rougeL": ("number", True), "attacked_rougeL": ("number", True), "control_rougeL": ("number", True),

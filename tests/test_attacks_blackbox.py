@@ -22,7 +22,7 @@ from mono_s2s.attacks.ood import (N_VARIANTS, load_lexicon, match_case, ood_atta
 from mono_s2s.attacks.protect import facts_preserved, protection
 from mono_s2s.config import AttackArgs
 
-ARGS = AttackArgs(seed=7, nes_population=6, nes_generations=3, nes_trigger_len=3, ood_substitution_rate=0.3)
+ARGS = AttackArgs(seed=7, nes_population=6, nes_generations=3, nes_trigger_len=3, ood_words=5)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -186,7 +186,7 @@ def test_ood_attack_respects_rate_tags_protections_and_case(objective, samples, 
         n = r.extra.substitutable_words
         assert n == len(substitutable_spans(s.source, protected=prot)) > 0
         assert r.extra.protected_words == len(substitutable_spans(s.source)) - n > 0
-        assert 0 < r.tokens_changed == len(r.extra.substitutions) <= ARGS.ood_substitution_rate * n
+        assert 0 < r.tokens_changed == len(r.extra.substitutions) <= min(ARGS.ood_words, n)
         assert r.queries == 1 + N_VARIANTS  # the clean source and the variants; not the control
         # Speaker tags, line structure and punctuation survive.
         assert re.findall(r"^#Person\d#: ", r.perturbed_text, re.M) == re.findall(r"^#Person\d#: ", s.source, re.M)

@@ -74,6 +74,10 @@ class AttackRecord:
     perturbed_text: str  # the attacked source, as text
     trigger: str | None = None  # the trigger text, for trigger attacks
     tokens_changed: int = 0  # trigger tokens, or words substituted
+    # The budget point this record was attacked at, in its attack's unit (registry.AttackSpec.budget_unit):
+    # trigger tokens, words, templates. Each attack runs at several (issue 13's curves); None: a record
+    # from before budgets were recorded, or a transfer record (it carries its source's trigger).
+    budget: int | None = None
     # The random control at the same budget, on the same sample (None: the attack has none).
     control_nll: float | None = None
     control_text: str | None = None

@@ -5,7 +5,7 @@ in the spirit of Alzantot et al., 2018 and TextAttack's ``WordSwapWordNet``),
 written TextAttack-style:
 
 - goal: raise the mean token NLL of the reference summary (``Objective``);
-- transformation: replace up to ``floor(ood_substitution_rate * n)`` of the
+- transformation: replace ``min(attacks.ood_words, n)`` of the
   ``n`` substitutable words of the dialogue (words the lexicon knows) by one of
   their paraphrases. Contractions (``I'd``), punctuation and line breaks are
   never touched; capitalisation is carried over (``Want`` -> ``Desire``, ``OK``
@@ -40,7 +40,7 @@ everyday dialogue each with 1-4 paraphrases) is shipped as package data. If
 nltk's WordNet corpus is already installed (and ``attacks.ood_wordnet`` is true),
 its synonyms are added as further candidates; nothing is ever downloaded, and
 whether WordNet was used is kept in each record and in the attack settings. And
-the seed substituted every word it knew; here the rate is capped, so that the
+the seed substituted every word it knew; here the number of words is capped, so that the
 text stays a paraphrase.
 """
 
@@ -174,13 +174,13 @@ class OodExtra:
 
 def ood_attack(objective: Objective, samples: Sequence[Record], args, model_slug: str, *,
                progress: bool = True, prepared=None) -> list[AttackRecord]:
-    """Per sample: ``N_VARIANTS`` seeded paraphrases at the capped rate; keep the one with the highest NLL."""
+    """Per sample: ``N_VARIANTS`` seeded paraphrases of attacks.ood_words words; keep the one with the highest NLL."""
     records: list[AttackRecord] = []
     use_wordnet = wordnet_used(args)
     for rec, rng in each_sample(samples, args, "ood", model_slug, progress):
         options = paraphrase_options(rec.source, use_wordnet, protection(rec.summary, rec.facts))
         known = len(paraphrase_options(rec.source, use_wordnet))
-        k = int(args.ood_substitution_rate * len(options))  # floor: never above the rate
+        k = min(args.ood_words, len(options))
         # Drawn first, so every model gets the same control (the variants are model-independent too; which
         # one is kept is not).
         control, control_pairs = _variant(rec.source, options, k, rng) if k else (rec.source, [])

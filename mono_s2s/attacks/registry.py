@@ -33,6 +33,9 @@ class AttackSpec:
     extra_name: str  # its typed extras (a dataclass in the same module)
     samples: str  # which sample set it uses (mono_s2s.attacks.runner.select_samples)
     threat: str  # what the attacker may change, and the budget
+    budget_unit: str  # what a record's ``budget`` counts (the x axis of the attack's curve)
+    budget_setting: str  # the AttackArgs field of the headline budget (the analysis's records)
+    budgets_setting: str  # the AttackArgs field listing every budget point of the curve
     prepare_name: str | None = None
 
     def _get(self, name: str) -> Any:
@@ -53,19 +56,24 @@ class AttackSpec:
 
 REGISTRY: dict[str, AttackSpec] = {s.name: s for s in (
     AttackSpec("hotflip", "hotflip", "hotflip_attack", "HotFlipExtra", "hotflip",
-               "white-box: an appended trigger of attacks.hotflip_trigger_len tokens; the source is untouched"),
+               "white-box: an appended trigger of attacks.hotflip_trigger_len tokens; the source is untouched",
+               "trigger tokens", "hotflip_trigger_len", "hotflip_budgets"),
     AttackSpec("universal", "universal", "universal_attack", "UniversalExtra", "universal",
                "white-box: ONE trigger of attacks.universal_trigger_len tokens for every source, learned on "
-               "validation samples, measured on held-out test samples", prepare_name="learn_universal_trigger"),
+               "validation samples, measured on held-out test samples", "trigger tokens", "universal_trigger_len",
+               "universal_budgets", prepare_name="learn_universal_trigger"),
     AttackSpec("nes", "nes", "nes_attack", "NesExtra", "nes",
-               "black-box (NLL queries only): an appended trigger of attacks.nes_trigger_len tokens, a query budget"),
+               "black-box (NLL queries only): an appended trigger of attacks.nes_trigger_len tokens, a query budget",
+               "trigger tokens", "nes_trigger_len", "nes_budgets"),
     AttackSpec("substitution", "substitution", "substitution_attack", "SubstitutionExtra", "substitution",
                "white-box, in-text: up to attacks.substitution_words words of the source replaced by vocabulary words, "
-               "never a reference word, fact, tag or number"),
+               "never a reference word, fact, tag or number", "words", "substitution_words", "substitution_budgets"),
     AttackSpec("injection", "injection", "injection_attack", "InjectionExtra", "injection",
-               "an instruction appended to the source, asking for a false summary"),
+               "an instruction appended to the source, asking for a false summary", "templates tried",
+               "injection_templates", "injection_budgets"),
     AttackSpec("ood", "ood", "ood_attack", "OodExtra", "ood",
-               "words inside the source swapped for rare paraphrases, never a reference word, fact, tag or number"),
+               "words inside the source swapped for rare paraphrases, never a reference word, fact, tag or number",
+               "words", "ood_words", "ood_budgets"),
 )}
 assert tuple(REGISTRY) == ATTACKS, "the registry and mono_s2s.attacks.ATTACKS list the same attacks in one order"
 
@@ -74,7 +82,7 @@ assert tuple(REGISTRY) == ATTACKS, "the registry and mono_s2s.attacks.ATTACKS li
 OPTIONAL: dict[str, AttackSpec] = {s.name: s for s in (
     AttackSpec("genetic", "genetic", "genetic_attack", "GeneticExtra", "nes",
                "black-box (NLL queries only): NES's threat model and budget (attacks.nes_*), searched by a genetic "
-               "algorithm (the seed notebook's \"NES\")"),
+               "algorithm (the seed notebook's \"NES\")", "trigger tokens", "nes_trigger_len", "nes_budgets"),
 )}
 assert not set(OPTIONAL) & set(REGISTRY), "an optional attack is not also a default one"
 
