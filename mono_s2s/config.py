@@ -278,13 +278,17 @@ class AttackArgs:
     success_fact_loss: bool = True
     # Issue 13's curves: every attack also runs at each budget point of its list (its unit is the registry's
     # budget_unit: trigger tokens, words, templates), on the same samples; the headline budget above (e.g.
-    # hotflip_trigger_len) must be one of them, and its records are what the analysis compares.
+    # hotflip_trigger_len) is always one of the points (added when the list leaves it out), and its records
+    # are what the analysis compares.
     hotflip_budgets: tuple[int, ...] = (1, 2, 5, 10)
     universal_budgets: tuple[int, ...] = (1, 2, 4, 8)
     nes_budgets: tuple[int, ...] = (1, 2, 3, 6)
     substitution_budgets: tuple[int, ...] = (1, 2, 5, 10)
     injection_budgets: tuple[int, ...] = (1, 2, 5, 10)
     ood_budgets: tuple[int, ...] = (1, 2, 5, 10)
+    # Searches run together by the batched engine (mono_s2s.attacks.engine), their candidates packed into shared
+    # forward passes. Records do not depend on it (each row's result is independent of its batch).
+    concurrency: int = 64
 
     def __post_init__(self) -> None:
         _check_finite(self, "attacks")
@@ -300,21 +304,11 @@ class AttackArgs:
                 _check(0.0 < v <= 1.0, f"attacks.{f.name}", f"must be in (0, 1] (got {v})")
             else:
                 _check(v > 0, f"attacks.{f.name}", f"must be positive (got {v})")
-        for attack, headline in (("hotflip", "hotflip_trigger_len"), ("universal", "universal_trigger_len"),
-                                 ("nes", "nes_trigger_len"), ("substitution", "substitution_words"),
-                                 ("injection", "injection_templates"), ("ood", "ood_words")):
-            budgets = getattr(self, f"{attack}_budgets")
-            _check(getattr(self, headline) in budgets, f"attacks.{attack}_budgets",
-                   f"must include the headline budget attacks.{headline}={getattr(self, headline)} "
-                   f"(got {','.join(map(str, budgets))})")
-        # A beam wider than one step's candidates could never be filled.
-        for beam, pool in (("universal_beam", "universal_topk"), ("hotflip_beam", "hotflip_proposals"),
-                           ("substitution_beam", "substitution_proposals")):
-            width, room = getattr(self, beam), 1 + getattr(self, pool)
-            _check(width <= room, f"attacks.{beam}",
-                   f"{width} is wider than one step's candidates (1 + attacks.{pool} = {room})")
-        _check(self.nes_population % 2 == 0, "attacks.nes_population",
-               f"must be even: NES draws its population in mirrored pairs (got {self.nes_population})")
+
+    def budget_points(self, attack: str, headline: str) -> list[int]:
+        """The budget points ``attack`` runs at: its ``{attack}_budgets`` and the headline ``headline``, sorted."""
+        return sorted(set(getattr(self, f"{attack}_budgets")) | {getattr(self, headline)})
+
 
 @dataclass
 class TrackArgs:

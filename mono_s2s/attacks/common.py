@@ -37,7 +37,6 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from mono_s2s.batching import collate
 from mono_s2s.progress import bar as progress_bar
 from mono_s2s.results import record_problem
 
@@ -205,6 +204,17 @@ def each_sample(samples: Sequence[Any], args: Any, attack: str, model_slug: str,
         yield sample, sample_rng(args.seed, sample.id)
 
 
+# Rows are padded to multiples of these (source with </s>, labels): a row's padded shape, and so its
+# result, depends on the row alone (mono_s2s.attacks.engine). 16 source tokens waste ~8 % of a 100-token
+# dialogue's encoder work on padding; finer buckets would split the packed forwards further.
+SOURCE_BUCKET, LABEL_BUCKET = 16, 8
+
+
+def padded_shape(source_len: int, label_len: int) -> tuple[int, int]:
+    """The (source, label) lengths a row is padded to: its own lengths rounded up to the buckets."""
+    return -(-source_len // SOURCE_BUCKET) * SOURCE_BUCKET, -(-label_len // LABEL_BUCKET) * LABEL_BUCKET
+
+
 class Objective:
     """NLL of references under one model, batched; counts the sequences it scores (``queries``).
 
@@ -243,46 +253,84 @@ class Objective:
 
     # -- scoring -----------------------------------------------------------------------------------------------
 
-    def _batch(self, sources: Sequence[Sequence[int]], labels: Sequence[Sequence[int]]):
-        eos = self.tok.eos_token_id
-        batch = collate([{"input_ids": list(s) + [eos], "labels": list(t)} for s, t in zip(sources, labels)],
-                        self.tok.pad_token_id)
-        return (batch["input_ids"].to(self.device), batch["attention_mask"].to(self.device),
-                batch["labels"].to(self.device))
+    def _groups(self, sources: Sequence[Sequence[int]], labels: Sequence[Sequence[int]]) -> list[list[int]]:
+        """Row indices grouped by their padded shape (:func:`padded_shape`), each group cut into forwards of
+        at most ``batch_size`` rows; rows of one shape are packed together whatever sample they come from."""
+        by_shape: dict[tuple[int, int], list[int]] = {}
+        for i, (s, t) in enumerate(zip(sources, labels)):
+            by_shape.setdefault(padded_shape(len(s) + 1, len(t)), []).append(i)
+        return [rows[j:j + self.batch_size] for _, rows in sorted(by_shape.items())
+                for j in range(0, len(rows), self.batch_size)]
+
+    def _tensors(self, sources, labels, rows: list[int]):
+        """(input_ids, attention_mask, labels, decoder_input_ids) of ``rows``, padded to their shared bucket."""
+        S, T = padded_shape(len(sources[rows[0]]) + 1, len(labels[rows[0]]))
+        input_ids = torch.full((len(rows), S), self.tok.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), S), dtype=torch.long)
+        lab = torch.full((len(rows), T), -100, dtype=torch.long)
+        for r, i in enumerate(rows):
+            src = list(sources[i]) + [self.tok.eos_token_id]
+            input_ids[r, :len(src)] = torch.tensor(src)
+            mask[r, :len(src)] = 1
+            lab[r, :len(labels[i])] = torch.tensor(list(labels[i]))
+        lab = lab.to(self.device)
+        # The decoder's inputs from the labels, as HF does when given labels; passing them instead of labels
+        # spares the model's own loss (a second log-softmax over the vocabulary) that nothing here reads.
+        return input_ids.to(self.device), mask.to(self.device), lab, self.model._shift_right(lab)
 
     def _per_sample_nll(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         nll = F.cross_entropy(logits.float().transpose(1, 2), labels, ignore_index=-100, reduction="none")  # (B, T)
         mask = labels != -100
         return (nll * mask).sum(1) / mask.sum(1).clamp_min(1)
 
-    @torch.no_grad()
-    def nll_ids(self, sources: Sequence[Sequence[int]], labels: Sequence[Sequence[int]]) -> list[float]:
-        """Per-sample mean token NLL for pairs of (source ids without </s>, label ids)."""
-        out: list[float] = []
-        for i in range(0, len(sources), self.batch_size):
-            input_ids, mask, lab = self._batch(sources[i:i + self.batch_size], labels[i:i + self.batch_size])
-            logits = self.model(input_ids=input_ids, attention_mask=mask, labels=lab).logits
-            out += self._per_sample_nll(logits, lab).tolist()
-        self.queries += len(sources)
+    def score_rows(self, sources: Sequence[Sequence[int]], labels: Sequence[Sequence[int]]) -> list[float]:
+        """Per-row mean token NLL of (source ids without </s>, label ids), not counted as queries (the callers
+        count). Inference mode, rows packed by padded shape; a row's value does not depend on the other rows."""
+        out = [0.0] * len(sources)
+        with torch.inference_mode():
+            for rows in self._groups(sources, labels):
+                input_ids, mask, lab, dec = self._tensors(sources, labels, rows)
+                logits = self.model(input_ids=input_ids, attention_mask=mask, decoder_input_ids=dec).logits
+                for i, v in zip(rows, self._per_sample_nll(logits, lab).tolist()):
+                    out[i] = v
         return out
+
+    def grad_rows(self, sources: Sequence[Sequence[int]], labels: Sequence[Sequence[int]]
+                  ) -> tuple[list[float], list[torch.Tensor]]:
+        """Per row: its NLL and d NLL / d its input embeddings, (len(source) + 1, d_model) (``</s>`` last); eval
+        mode, packed like :meth:`score_rows`, not counted as queries."""
+        nll = [0.0] * len(sources)
+        grads: list[torch.Tensor] = [None] * len(sources)  # type: ignore[list-item]
+        for rows in self._groups(sources, labels):
+            input_ids, mask, lab, dec = self._tensors(sources, labels, rows)
+            embeds = self.model.get_input_embeddings()(input_ids).detach().requires_grad_(True)
+            logits = self.model(inputs_embeds=embeds, attention_mask=mask, decoder_input_ids=dec).logits
+            per = self._per_sample_nll(logits, lab)
+            # The gradient of the summed per-row NLL: each row's slice is its own sample's gradient.
+            (grad,) = torch.autograd.grad(per.sum(), embeds)
+            for r, i in enumerate(rows):
+                nll[i] = float(per[r].detach())
+                grads[i] = grad[r, :len(sources[i]) + 1].detach()
+        return nll, grads
+
+    def nll_ids(self, sources: Sequence[Sequence[int]], labels: Sequence[Sequence[int]]) -> list[float]:
+        """Per-sample mean token NLL for pairs of (source ids without </s>, label ids); counted as queries."""
+        self.queries += len(sources)
+        return self.score_rows(sources, labels)
 
     def nll(self, sources: Sequence[str], summaries: Sequence[str]) -> list[float]:
         return self.nll_ids([self.source_ids(s) for s in sources], [self.label_ids(t) for t in summaries])
 
     def embedding_grad(self, sources: Sequence[Sequence[int]], labels: Sequence[Sequence[int]]
                        ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(per-sample NLL, d mean-NLL / d input embeddings of shape (B, S, d_model)), eval mode.
-
-        The gradient is of the batch's summed per-sample NLL, so each row is its
-        own sample's gradient.
-        """
-        input_ids, mask, lab = self._batch(sources, labels)
-        embeds = self.model.get_input_embeddings()(input_ids).detach().requires_grad_(True)
-        logits = self.model(inputs_embeds=embeds, attention_mask=mask, labels=lab).logits
-        nll = self._per_sample_nll(logits, lab)
-        (grad,) = torch.autograd.grad(nll.sum(), embeds)
+        """(per-sample NLL, d NLL / d input embeddings of shape (B, S, d_model), zero past each row's end)."""
+        nll, grads = self.grad_rows(sources, labels)
+        out = torch.zeros((len(grads), max(g.shape[0] for g in grads), grads[0].shape[1]), dtype=grads[0].dtype,
+                          device=grads[0].device)
+        for r, g in enumerate(grads):
+            out[r, :g.shape[0]] = g
         self.queries += len(sources)
-        return nll.detach(), grad.detach()
+        return torch.tensor(nll), out
 
     @functools.cached_property
     def candidates(self) -> list[int]:
@@ -338,7 +386,7 @@ def evaluate_triggers_per_sample(objective: Objective, samples: Sequence[Any], t
                 else [None] * len(samples))
     return [AttackRecord(attack=attack, model=model_slug, sample_id=s.id, original_nll=o, attacked_nll=a,
                          queries=2, perturbed_text=objective.decode(c + t), trigger=objective.decode(t),
-                         tokens_changed=len(t), control_nll=cn,
+                         tokens_changed=len(t), budget=len(t), control_nll=cn,
                          control_text=objective.decode(c + k) if k is not None else None,
                          extra=TriggerExtra(trigger_ids=t, control_trigger_ids=k, survives_truncation=(
                              objective.source_length(s.source) + len(t) <= objective.max_source - 1)))

@@ -47,8 +47,9 @@ from typing import Sequence
 
 import torch
 
-from mono_s2s.attacks.common import AttackRecord, Objective, each_sample
-from mono_s2s.attacks.search import beam_step, cached_scorer, top_flips
+from mono_s2s.attacks.common import AttackRecord, Objective, sample_rng
+from mono_s2s.attacks.engine import Grad, Score, Search, flat, per_budget, run_all
+from mono_s2s.attacks.search import fresh_states, keep_best, top_flips
 
 
 def neutral_token(tokenizer, candidates: Sequence[int]) -> int:
@@ -104,9 +105,99 @@ def random_trigger(rng, candidates: Sequence[int], m: int) -> tuple[int, ...]:
     return tuple(candidates[int(i)] for i in rng.integers(len(candidates), size=m))
 
 
+def hotflip_search(objective: Objective, sample, args, model_slug: str, candidates: Sequence[int],
+                   cand_t: torch.Tensor, emb: torch.Tensor, initial_token: int) -> Search:
+    """The HotFlip search on one sample (a generator for :mod:`mono_s2s.attacks.engine`); returns its record.
+
+    Its randomness is the sample's own (:func:`sample_rng`), so the record is the same whatever else is
+    searched beside it. The trigger length is ``attacks.hotflip_trigger_len`` (the record's ``budget``).
+    """
+    m, k, width, n_prop = args.hotflip_trigger_len, args.hotflip_topk, args.hotflip_beam, args.hotflip_proposals
+    rng = sample_rng(args.seed, sample.id)
+    initial = (initial_token,) * m
+    # Drawn first, so every model gets the same control (the search's later draws depend on the model).
+    control = random_trigger(rng, candidates, m)
+    labels = objective.label_ids(sample.summary)
+    # Original = the clean input the model sees without any attack (not truncated for a trigger).
+    (original,) = yield Score([objective.source_ids(sample.source)], [labels])
+    spent = 1
+    src = objective.source_ids(sample.source, room=m)
+    cache: dict[tuple[int, ...], float] = {}
+    best: tuple[float, tuple[int, ...]] = (-math.inf, initial)
+    initial_nll: float | None = None
+    losses, grad_norms, changed, pos_mags, evolution = [], [], [], [], [objective.decode(initial)]
+    for restart in range(args.hotflip_restarts):
+        beam = [(math.nan, initial if restart == 0 else random_trigger(rng, candidates, m))]
+        for _ in range(args.hotflip_iters):
+            # One batched gradient pass scores every beam state and gives its trigger gradient.
+            nll, grads = yield Grad([src + list(t) for _, t in beam], [labels] * len(beam))
+            spent += len(beam)
+            beam = [(v, t) for v, (_, t) in zip(nll, beam)]
+            cache.update((t, v) for v, t in beam)
+            if initial_nll is None:
+                initial_nll = beam[0][0]
+            g = [gr[len(src):len(src) + m] for gr in grads]  # per beam state (m, d_model): the trigger's gradient
+            # Each beam state's proposals: ``hotflip_proposals`` flips drawn uniformly from the top-k of
+            # every position (GCG's sampling), never a trigger scored before (a tabu list).
+            proposals = []
+            for b, (_, trig) in enumerate(beam):
+                flips = [p for p in top_flips(first_order_scores(g[b], trig, emb, cand_t), trig, candidates, k)
+                         if p not in cache]
+                if len(flips) > n_prop:
+                    flips = [flips[int(i)] for i in rng.choice(len(flips), size=n_prop, replace=False)]
+                proposals += flips
+            fresh = fresh_states(beam, proposals)
+            values = (yield Score([src + list(t) for t in fresh], [labels] * len(fresh))) if fresh else []
+            spent += len(fresh)
+            cache.update(zip(fresh, values))
+            beam, improved = keep_best(beam, list(zip(values, fresh)), width)
+            if beam[0][0] > best[0]:
+                best = beam[0]
+            if not improved:
+                # No candidate beats the states it came from: perturb the best one (a random position
+                # re-drawn) and go on, instead of stopping (the round-1 search stopped here).
+                kicked = list(beam[0][1])
+                kicked[int(rng.integers(m))] = candidates[int(rng.integers(len(candidates)))]
+                beam = [(math.nan, tuple(kicked))] + beam[1:]
+            losses.append(best[0])
+            grad_norms.append(float(g[0].norm()))
+            pos_mags.append(g[0].norm(dim=-1).tolist())
+            changed.append(sum(a != b for a, b in zip(best[1], initial)))
+            evolution.append(objective.decode(best[1]))
+    final_nll, trigger = best
+    (control_nll,) = yield Score([src + list(control)], [labels])  # the control is not part of the queries
+    gn = torch.tensor(grad_norms, dtype=torch.float64)
+    extra = HotFlipExtra(
+        trigger_ids=list(trigger), control_trigger_ids=list(control), iterations=len(losses),
+        restarts=args.hotflip_restarts, initial_trigger_nll=initial_nll, loss_improvement=final_nll - initial_nll,
+        loss_per_iteration=losses, grad_norms_per_iteration=grad_norms, tokens_changed_per_iteration=changed,
+        token_evolution=evolution,
+        avg_grad_mag_per_position=torch.tensor(pos_mags, dtype=torch.float64).mean(0).tolist(),
+        avg_grad_norm=float(gn.mean()), max_grad_norm=float(gn.max()), min_grad_norm=float(gn.min()),
+        std_grad_norm=float(gn.std(unbiased=False)), avg_tokens_changed=sum(changed) / len(changed))
+    return AttackRecord(
+        attack="hotflip", model=model_slug, sample_id=sample.id, original_nll=original,
+        attacked_nll=final_nll, queries=spent, perturbed_text=objective.decode(src + list(trigger)),
+        trigger=objective.decode(trigger), tokens_changed=changed[-1], budget=m,
+        control_nll=control_nll, control_text=objective.decode(src + list(control)), extra=extra)
+
+
+def hotflip_searches(objective: Objective, samples: Sequence, args, model_slug: str, budgets: Sequence[int],
+                     prepared=None) -> list[Search]:
+    """One :func:`hotflip_search` per sample and trigger length in ``budgets`` (the engine runs them together)."""
+    candidates = list(objective.candidates)
+    if not candidates:
+        raise ValueError("hotflip: the tokenizer has no candidate trigger tokens")
+    cand_t = torch.tensor(candidates, device=objective.device)
+    emb = objective.embedding_matrix()
+    start = neutral_token(objective.tok, candidates)
+    return per_budget(lambda s, a: hotflip_search(objective, s, a, model_slug, candidates, cand_t, emb, start),
+                      samples, args, "hotflip_trigger_len", budgets)
+
+
 def hotflip_attack(objective: Objective, samples: list, args, model_slug: str, *,
                    progress: bool = True, prepared=None) -> list[AttackRecord]:
-    """One HotFlip trigger per sample; one ``AttackRecord`` per sample.
+    """One HotFlip trigger per sample; one ``AttackRecord`` per sample, the samples searched together.
 
     Each record keeps its per-iteration history over all restarts in order
     (:class:`HotFlipExtra`: ``loss_per_iteration``, the best NLL so far after each iteration;
@@ -120,75 +211,5 @@ def hotflip_attack(objective: Objective, samples: list, args, model_slug: str, *
     fewer flips of the top-k are left unscored. The random control (one more sequence) is
     not part of the attack's queries.
     """
-    m, k, width, n_prop = args.hotflip_trigger_len, args.hotflip_topk, args.hotflip_beam, args.hotflip_proposals
-    candidates = list(objective.candidates)
-    if not candidates:
-        raise ValueError("hotflip: the tokenizer has no candidate trigger tokens")
-    cand_t = torch.tensor(candidates, device=objective.device)
-    emb = objective.embedding_matrix()
-    initial = (neutral_token(objective.tok, candidates),) * m
-    records: list[AttackRecord] = []
-    for sample, rng in each_sample(samples, args, "hotflip", model_slug, progress):
-        # Drawn first, so every model gets the same control (the search's later draws depend on the model).
-        control = random_trigger(rng, candidates, m)
-        q0 = objective.queries
-        labels = objective.label_ids(sample.summary)
-        # Original = the clean input the model sees without any attack (not truncated for a trigger).
-        original = objective.nll_ids([objective.source_ids(sample.source)], [labels])[0]
-        src = objective.source_ids(sample.source, room=m)
-        cache: dict[tuple[int, ...], float] = {}
-        score = cached_scorer(objective, lambda t: src + list(t), labels, cache)
-        best: tuple[float, tuple[int, ...]] = (-math.inf, initial)
-        initial_nll: float | None = None
-        losses, grad_norms, changed, pos_mags, evolution = [], [], [], [], [objective.decode(initial)]
-        for restart in range(args.hotflip_restarts):
-            beam = [(math.nan, initial if restart == 0 else random_trigger(rng, candidates, m))]
-            for _ in range(args.hotflip_iters):
-                # One batched gradient pass scores every beam state and gives its trigger gradient.
-                nll, grad = objective.embedding_grad([src + list(t) for _, t in beam], [labels] * len(beam))
-                beam = [(v, t) for v, (_, t) in zip(nll.tolist(), beam)]
-                cache.update((t, v) for v, t in beam)
-                if initial_nll is None:
-                    initial_nll = beam[0][0]
-                g = grad[:, len(src):len(src) + m]  # (beam, m, d_model): gradient at the trigger positions
-                # Each beam state's proposals: ``hotflip_proposals`` flips drawn uniformly from the top-k of
-                # every position (GCG's sampling), never a trigger scored before (a tabu list).
-                proposals = []
-                for b, (_, trig) in enumerate(beam):
-                    flips = [p for p in top_flips(first_order_scores(g[b], trig, emb, cand_t), trig, candidates, k)
-                             if p not in cache]
-                    if len(flips) > n_prop:
-                        flips = [flips[int(i)] for i in rng.choice(len(flips), size=n_prop, replace=False)]
-                    proposals += flips
-                beam, improved = beam_step(beam, proposals, score, width)
-                if beam[0][0] > best[0]:
-                    best = beam[0]
-                if not improved:
-                    # No candidate beats the states it came from: perturb the best one (a random position
-                    # re-drawn) and go on, instead of stopping (the round-1 search stopped here).
-                    kicked = list(beam[0][1])
-                    kicked[int(rng.integers(m))] = candidates[int(rng.integers(len(candidates)))]
-                    beam = [(math.nan, tuple(kicked))] + beam[1:]
-                losses.append(best[0])
-                grad_norms.append(float(g[0].norm()))
-                pos_mags.append(g[0].norm(dim=-1).tolist())
-                changed.append(sum(a != b for a, b in zip(best[1], initial)))
-                evolution.append(objective.decode(best[1]))
-        final_nll, trigger = best
-        spent = objective.queries - q0
-        control_nll = objective.nll_ids([src + list(control)], [labels])[0]
-        gn = torch.tensor(grad_norms, dtype=torch.float64)
-        extra = HotFlipExtra(
-            trigger_ids=list(trigger), control_trigger_ids=list(control), iterations=len(losses),
-            restarts=args.hotflip_restarts, initial_trigger_nll=initial_nll, loss_improvement=final_nll - initial_nll,
-            loss_per_iteration=losses, grad_norms_per_iteration=grad_norms, tokens_changed_per_iteration=changed,
-            token_evolution=evolution,
-            avg_grad_mag_per_position=torch.tensor(pos_mags, dtype=torch.float64).mean(0).tolist(),
-            avg_grad_norm=float(gn.mean()), max_grad_norm=float(gn.max()), min_grad_norm=float(gn.min()),
-            std_grad_norm=float(gn.std(unbiased=False)), avg_tokens_changed=sum(changed) / len(changed))
-        records.append(AttackRecord(
-            attack="hotflip", model=model_slug, sample_id=sample.id, original_nll=original,
-            attacked_nll=final_nll, queries=spent, perturbed_text=objective.decode(src + list(trigger)),
-            trigger=objective.decode(trigger), tokens_changed=changed[-1],
-            control_nll=control_nll, control_text=objective.decode(src + list(control)), extra=extra))
-    return records
+    return flat(run_all(objective, hotflip_searches(objective, samples, args, model_slug, [args.hotflip_trigger_len]),
+                        progress=progress, desc=f"hotflip[{model_slug}]"))

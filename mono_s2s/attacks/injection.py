@@ -47,7 +47,8 @@ import numpy as np
 
 from dataclasses import dataclass
 
-from mono_s2s.attacks.common import AttackRecord, Objective, each_sample
+from mono_s2s.attacks.common import AttackRecord, Objective, sample_rng
+from mono_s2s.attacks.engine import Score, Search, flat, run_all
 from mono_s2s.data.records import Record
 
 __all__ = ["TEMPLATES", "TARGETS", "SEPARATOR", "InjectionExtra", "injection_attack", "injected_texts",
@@ -149,29 +150,49 @@ def injected_texts(objective: Objective, source: str, target: str) -> list[str]:
     return [fit_with_suffix(objective, source, SEPARATOR + t.format(target=target)) for t in TEMPLATES]
 
 
-def injection_attack(objective: Objective, samples: Sequence[Record], args, model_slug: str, *,
-                     progress: bool = True, prepared=None) -> list[AttackRecord]:
-    """Per sample: every template scored for the target and for the reference (one batched call); keep the
-    template under which the target is likeliest as the summary. ``2 * (len(TEMPLATES) + 1)`` queries."""
-    records: list[AttackRecord] = []
-    for rec, rng in each_sample(samples, args, "injection", model_slug, progress):
-        target = TARGETS[int(rng.integers(len(TARGETS)))]
-        control = int(rng.integers(len(TEMPLATES)))  # drawn before the search: the same for every model
-        q0 = objective.queries
-        texts = injected_texts(objective, rec.source, target)
-        label, wanted = objective.label_ids(rec.summary), objective.label_ids(target)
-        sources = [objective.source_ids(rec.source)] + [objective.source_ids(t) for t in texts]
-        n = len(sources)
-        scores = objective.nll_ids(sources + sources, [label] * n + [wanted] * n)
-        reference, targeted = scores[:n], scores[n:]
-        best = int(np.argmin(targeted[1:]))
+def injection_search(objective: Objective, rec: Record, args, model_slug: str, budgets: Sequence[int]) -> Search:
+    """The targeted injection on one sample (a generator for the engine); one record per budget of ``budgets``.
+
+    Budget ``t`` = the first ``t`` templates tried (the seed's five come first). Every template is scored
+    once, so the curve is free: the record at ``t`` keeps the best of the first ``t``, exactly what a search
+    over those ``t`` alone finds, with ``2 * (t + 1)`` queries; its control is one of the same ``t``
+    templates, drawn from one uniform number (so the draw does not depend on the budget list).
+    """
+    rng = sample_rng(args.seed, rec.id)
+    target = TARGETS[int(rng.integers(len(TARGETS)))]
+    u = float(rng.random())  # the control's draw, before the search: the same for every model
+    texts = injected_texts(objective, rec.source, target)
+    label, wanted = objective.label_ids(rec.summary), objective.label_ids(target)
+    sources = [objective.source_ids(rec.source)] + [objective.source_ids(t) for t in texts]
+    n = len(sources)
+    scores = yield Score(sources + sources, [label] * n + [wanted] * n)
+    reference, targeted = scores[:n], scores[n:]
+    records = []
+    for asked in budgets:
+        t = min(asked, len(TEMPLATES))
+        best = int(np.argmin(targeted[1:1 + t]))
+        control = int(u * t)
         records.append(AttackRecord(
             attack="injection", model=model_slug, sample_id=rec.id, original_nll=reference[0],
-            attacked_nll=reference[1 + best], queries=objective.queries - q0, perturbed_text=texts[best],
+            attacked_nll=reference[1 + best], queries=2 * (t + 1), perturbed_text=texts[best], budget=asked,
             control_nll=reference[1 + control], control_text=texts[control],
             extra=InjectionExtra(target=target, template=TEMPLATES[best], template_index=best,
                                  target_nll_clean=targeted[0], target_nll=targeted[1 + best],
-                                 target_nll_per_template=targeted[1:], nll_per_template=reference[1:],
-                                 control_template_index=control),
-        ))
+                                 target_nll_per_template=targeted[1:1 + t], nll_per_template=reference[1:1 + t],
+                                 control_template_index=control)))
     return records
+
+
+def injection_searches(objective: Objective, samples: Sequence[Record], args, model_slug: str,
+                       budgets: Sequence[int], prepared=None) -> list[Search]:
+    return [injection_search(objective, rec, args, model_slug, budgets) for rec in samples]
+
+
+def injection_attack(objective: Objective, samples: Sequence[Record], args, model_slug: str, *,
+                     progress: bool = True, prepared=None) -> list[AttackRecord]:
+    """Per sample: the first ``attacks.injection_templates`` templates scored for the target and for the
+    reference (one batched request); keep the template under which the target is likeliest as the summary.
+    ``2 * (templates + 1)`` queries."""
+    runs = run_all(objective, injection_searches(objective, samples, args, model_slug, [args.injection_templates]),
+                   progress=progress, desc=f"injection[{model_slug}]")
+    return flat(runs)

@@ -105,16 +105,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Generator, Sequence
 
 import numpy as np
 
-from mono_s2s.attacks.common import AttackRecord, Objective, each_sample
+from mono_s2s.attacks.common import AttackRecord, Objective, sample_rng
+from mono_s2s.attacks.engine import Score, Search, flat, per_budget, run_all
 from mono_s2s.attacks.hotflip import random_trigger
 from mono_s2s.attacks.injection import fit_with_suffix
 from mono_s2s.data.records import Record
 
-__all__ = ["nes_attack", "nes_search", "query_budget", "mirrored_draws", "utilities", "score_function_gradient",
+__all__ = ["nes_attack", "nes_searches", "nes_search", "nes_steps", "query_budget", "mirrored_draws", "utilities", "score_function_gradient",
            "entropy", "AppendedTrigger", "NesExtra", "NesRun"]
 
 # Uniforms are clipped to (0, 1) open, so that -log(-log u) is finite for u and for 1 - u.
@@ -197,6 +198,19 @@ def nes_search(fitness: Callable[[list[tuple[int, ...]]], list[float]], n_positi
     ``fitness`` scores a list of distinct, never-scored triggers (tuples of
     indices) in one call; at most ``budget`` triggers are scored in all.
     """
+    steps = nes_steps(n_positions, n_tokens, population, lr, budget, rng)
+    try:
+        batch = next(steps)
+        while True:
+            batch = steps.send(fitness(batch))
+    except StopIteration as stop:
+        return stop.value
+
+
+def nes_steps(n_positions: int, n_tokens: int, population: int, lr: float, budget: int, rng: np.random.Generator
+              ) -> Generator[list[tuple[int, ...]], list[float], NesRun]:
+    """:func:`nes_search` as a generator: it yields each batch of triggers to score and is sent their fitness
+    (so the engine can score the batches of many samples in the same forwards)."""
     if population < 2 or population % 2:
         raise ValueError(f"the population must be even and at least 2 (mirrored pairs), got {population}")
     theta = np.zeros((n_positions, n_tokens))
@@ -220,7 +234,7 @@ def nes_search(fitness: Callable[[list[tuple[int, ...]]], list[float]], n_positi
             continue
         last = len(fresh) >= room
         fresh = fresh[:room]
-        cache.update(zip(fresh, fitness(fresh)))
+        cache.update(zip(fresh, (yield fresh)))
         values = [cache[t] for t in drawn if t in cache]
         best_hist.append(max(cache.values()))
         mean_hist.append(float(np.mean(values)))
@@ -275,33 +289,51 @@ class NesExtra:
     restarts: int  # times the distribution converged (a whole generation of repeats) and restarted from uniform
 
 
-def nes_attack(objective: Objective, samples: Sequence[Record], args, model_slug: str, *,
-               progress: bool = True, prepared=None) -> list[AttackRecord]:
-    """One NES trigger per sample; one ``AttackRecord`` per sample (attack="nes"), each with its random control."""
+def nes_sample_search(objective: Objective, rec: Record, args, model_slug: str, candidates: list[int]) -> Search:
+    """NES on one sample (a generator for :mod:`mono_s2s.attacks.engine`); returns its record."""
+    length, budget = args.nes_trigger_len, query_budget(args)
+    rng = sample_rng(args.seed, rec.id)
+    control = random_trigger(rng, candidates, length)  # first: the same control for every model
+    target = AppendedTrigger(objective, rec, length)
+    # The clean score is of the whole source (as every attack reports it), not of the dialogue cut for room.
+    (original,) = yield Score([objective.source_ids(rec.source)], [target.labels])
+    steps = nes_steps(length, len(candidates), args.nes_population, args.nes_lr, budget - 1, rng)
+    spent = 1
+    try:
+        batch = next(steps)
+        while True:
+            ids = [[candidates[i] for i in t] for t in batch]
+            fitness = yield Score([target.src + t for t in ids], [target.labels] * len(ids))
+            spent += len(ids)
+            batch = steps.send(fitness)
+    except StopIteration as stop:
+        run: NesRun = stop.value
+    assert spent <= budget, f"nes spent {spent} queries, budget {budget}"
+    best = [candidates[i] for i in run.best]
+    (control_nll,) = yield Score([target.src + list(control)], [target.labels])  # not counted in the queries
+    extra = NesExtra(
+        trigger_ids=best, control_trigger_ids=list(control), query_budget=budget,
+        fitness_per_generation=run.best_per_generation, mean_fitness_per_generation=run.mean_per_generation,
+        entropy_per_generation=run.entropy_per_generation, entropy_per_position=entropy(run.theta).tolist(),
+        initial_entropy=math.log(len(candidates)), restarts=run.restarts)
+    return AttackRecord(
+        attack="nes", model=model_slug, sample_id=rec.id, original_nll=original, attacked_nll=run.best_fitness,
+        queries=spent, perturbed_text=target.text(best), trigger=objective.decode(best), tokens_changed=length,
+        budget=length, control_nll=control_nll, control_text=target.text(control), extra=extra)
+
+
+def nes_searches(objective: Objective, samples: Sequence[Record], args, model_slug: str, budgets: Sequence[int],
+                 prepared=None) -> list[Search]:
+    """One :func:`nes_sample_search` per sample and trigger length in ``budgets`` (the engine runs them together)."""
     candidates = list(objective.candidates)
     if not candidates:
         raise ValueError("nes: the tokenizer has no candidate trigger tokens")
-    length, budget = args.nes_trigger_len, query_budget(args)
-    records: list[AttackRecord] = []
-    for rec, rng in each_sample(samples, args, "nes", model_slug, progress):
-        control = random_trigger(rng, candidates, length)  # first: the same control for every model
-        target = AppendedTrigger(objective, rec, length)
-        q0 = objective.queries
-        # The clean score is of the whole source (as every attack reports it), not of the dialogue cut for room.
-        original = objective.nll_ids([objective.source_ids(rec.source)], [target.labels])[0]
-        run = nes_search(lambda batch: target.score([[candidates[i] for i in t] for t in batch]), length,
-                         len(candidates), args.nes_population, args.nes_lr, budget - 1, rng)
-        spent = objective.queries - q0
-        assert spent <= budget, f"nes spent {spent} queries, budget {budget}"
-        best = [candidates[i] for i in run.best]
-        (control_nll,) = target.score([control])
-        extra = NesExtra(
-            trigger_ids=best, control_trigger_ids=list(control), query_budget=budget,
-            fitness_per_generation=run.best_per_generation, mean_fitness_per_generation=run.mean_per_generation,
-            entropy_per_generation=run.entropy_per_generation, entropy_per_position=entropy(run.theta).tolist(),
-            initial_entropy=math.log(len(candidates)), restarts=run.restarts)
-        records.append(AttackRecord(
-            attack="nes", model=model_slug, sample_id=rec.id, original_nll=original, attacked_nll=run.best_fitness,
-            queries=spent, perturbed_text=target.text(best), trigger=objective.decode(best), tokens_changed=length,
-            control_nll=control_nll, control_text=target.text(control), extra=extra))
-    return records
+    return per_budget(lambda rec, a: nes_sample_search(objective, rec, a, model_slug, candidates), samples, args,
+                      "nes_trigger_len", budgets)
+
+
+def nes_attack(objective: Objective, samples: Sequence[Record], args, model_slug: str, *,
+               progress: bool = True, prepared=None) -> list[AttackRecord]:
+    """One NES trigger per sample; one ``AttackRecord`` per sample (attack="nes"), each with its random control."""
+    return flat(run_all(objective, nes_searches(objective, samples, args, model_slug, [args.nes_trigger_len]),
+                        progress=progress, desc=f"nes[{model_slug}]"))

@@ -55,7 +55,8 @@ from typing import Sequence
 
 import numpy as np
 
-from mono_s2s.attacks.common import AttackRecord, Objective, each_sample
+from mono_s2s.attacks.common import AttackRecord, Objective, sample_rng
+from mono_s2s.attacks.engine import Score, Search, flat, per_budget, run_all
 from mono_s2s.attacks.protect import WORD, Protection, label_preserved, protection
 from mono_s2s.data.records import Record
 
@@ -172,36 +173,46 @@ class OodExtra:
     protected_words: int  # words the lexicon knows that the protections kept (reference, fact, number words)
 
 
+def ood_search(objective: Objective, rec: Record, args, model_slug: str, use_wordnet: bool) -> Search:
+    """``N_VARIANTS`` seeded paraphrases of ``attacks.ood_words`` words of one sample; the one with the highest
+    NLL kept (a generator for the engine); returns its record."""
+    rng = sample_rng(args.seed, rec.id)
+    options = paraphrase_options(rec.source, use_wordnet, protection(rec.summary, rec.facts))
+    known = len(paraphrase_options(rec.source, use_wordnet))
+    k = min(args.ood_words, len(options))
+    # Drawn first, so every model gets the same control (the variants are model-independent too; which
+    # one is kept is not).
+    control, control_pairs = _variant(rec.source, options, k, rng) if k else (rec.source, [])
+    variants = [_variant(rec.source, options, k, rng) for _ in range(N_VARIANTS)] if k else []
+    label = objective.label_ids(rec.summary)
+    texts = [rec.source] + [t for t, _ in variants] + ([control] if k else [])
+    scores = yield Score([objective.source_ids(t) for t in texts], [label] * len(texts))
+    queries = 1 + len(variants)  # the control is not a query
+    orig = scores[0]
+    if variants:
+        best = int(np.argmax(scores[1:1 + len(variants)]))
+        text, pairs, attacked = variants[best][0], variants[best][1], scores[1 + best]
+    else:  # nothing to substitute: the attack leaves the source as it is
+        text, pairs, attacked = rec.source, [], orig
+    control_nll = scores[-1] if k else orig
+    return AttackRecord(
+        attack="ood", model=model_slug, sample_id=rec.id, original_nll=orig, attacked_nll=attacked,
+        queries=queries, perturbed_text=text, tokens_changed=len(pairs), budget=args.ood_words,
+        control_nll=control_nll, control_text=control, label_preserved=label_preserved(rec.source, text, rec.facts),
+        extra=OodExtra(substitutions=pairs, substitutable_words=len(options), wordnet=use_wordnet,
+                       control_substitutions=control_pairs, protected_words=known - len(options)))
+
+
+def ood_searches(objective: Objective, samples: Sequence[Record], args, model_slug: str, budgets: Sequence[int],
+                 prepared=None) -> list[Search]:
+    """One :func:`ood_search` per sample and word budget in ``budgets``."""
+    use_wordnet = wordnet_used(args)
+    return per_budget(lambda rec, a: ood_search(objective, rec, a, model_slug, use_wordnet), samples, args,
+                      "ood_words", budgets)
+
+
 def ood_attack(objective: Objective, samples: Sequence[Record], args, model_slug: str, *,
                progress: bool = True, prepared=None) -> list[AttackRecord]:
-    """Per sample: ``N_VARIANTS`` seeded paraphrases of attacks.ood_words words; keep the one with the highest NLL."""
-    records: list[AttackRecord] = []
-    use_wordnet = wordnet_used(args)
-    for rec, rng in each_sample(samples, args, "ood", model_slug, progress):
-        options = paraphrase_options(rec.source, use_wordnet, protection(rec.summary, rec.facts))
-        known = len(paraphrase_options(rec.source, use_wordnet))
-        k = min(args.ood_words, len(options))
-        # Drawn first, so every model gets the same control (the variants are model-independent too; which
-        # one is kept is not).
-        control, control_pairs = _variant(rec.source, options, k, rng) if k else (rec.source, [])
-        variants = [_variant(rec.source, options, k, rng) for _ in range(N_VARIANTS)] if k else []
-        q0 = objective.queries
-        label = objective.label_ids(rec.summary)
-        texts = [rec.source] + [t for t, _ in variants]
-        scores = objective.nll_ids([objective.source_ids(t) for t in texts], [label] * len(texts))
-        queries = objective.queries - q0
-        orig = scores[0]
-        if variants:
-            best = int(np.argmax(scores[1:]))
-            text, pairs, attacked = variants[best][0], variants[best][1], scores[1 + best]
-        else:  # nothing to substitute: the attack leaves the source as it is
-            text, pairs, attacked = rec.source, [], orig
-        control_nll = objective.nll_ids([objective.source_ids(control)], [label])[0] if k else orig
-        records.append(AttackRecord(
-            attack="ood", model=model_slug, sample_id=rec.id, original_nll=orig, attacked_nll=attacked,
-            queries=queries, perturbed_text=text, tokens_changed=len(pairs), control_nll=control_nll,
-            control_text=control, label_preserved=label_preserved(rec.source, text, rec.facts),
-            extra=OodExtra(substitutions=pairs, substitutable_words=len(options), wordnet=use_wordnet,
-                           control_substitutions=control_pairs, protected_words=known - len(options)),
-        ))
-    return records
+    """Per sample: ``N_VARIANTS`` seeded paraphrases of ``attacks.ood_words`` words; keep the one with the highest NLL."""
+    return flat(run_all(objective, ood_searches(objective, samples, args, model_slug, [args.ood_words]),
+                        progress=progress, desc=f"ood[{model_slug}]"))

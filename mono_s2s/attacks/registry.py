@@ -4,7 +4,9 @@ Every attack function has one signature::
 
     run(objective, samples, args, model_slug, *, progress=True, prepared=None) -> list[AttackRecord]
 
-one record per sample, each with its random control at the same budget.
+one record per sample at the headline budget, each with its random control at the same budget; and
+its module has ``{attack}_searches`` (:attr:`AttackSpec.searches`), the per-sample searches at any
+budget points, which the runner hands to the batched engine (:mod:`mono_s2s.attacks.engine`).
 ``prepared`` is what the attack's optional ``prepare(objective, train_samples,
 args, progress)`` returned for this model, computed once per model before the
 samples (the universal trigger, learned on validation samples); attacks without
@@ -22,7 +24,7 @@ from typing import Any, Callable
 
 from mono_s2s.attacks import ATTACKS
 
-__all__ = ["AttackSpec", "REGISTRY", "OPTIONAL", "spec", "extra_type"]
+__all__ = ["AttackSpec", "REGISTRY", "OPTIONAL", "spec", "extra_type", "headline_budget"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,13 @@ class AttackSpec:
     budget_setting: str  # the AttackArgs field of the headline budget (the analysis's records)
     budgets_setting: str  # the AttackArgs field listing every budget point of the curve
     prepare_name: str | None = None
+
+    @property
+    def searches(self) -> Callable:
+        """``searches(objective, samples, args, model_slug, budgets, prepared=None) -> [Search]``: the attack's
+        per-sample searches at the budget points ``budgets``, for the engine; each returns one record per budget
+        it covers (a per-budget search one, a search whose curve comes free all of them)."""
+        return self._get(self.run_name.replace("_attack", "_searches"))
 
     def _get(self, name: str) -> Any:
         return getattr(importlib.import_module(f"mono_s2s.attacks.{self.module}"), name)
@@ -85,6 +94,12 @@ OPTIONAL: dict[str, AttackSpec] = {s.name: s for s in (
                "algorithm (the seed notebook's \"NES\")", "trigger tokens", "nes_trigger_len", "nes_budgets"),
 )}
 assert not set(OPTIONAL) & set(REGISTRY), "an optional attack is not also a default one"
+
+
+def headline_budget(attack: str, args: Any) -> int:
+    """The budget point of ``attack`` the analysis compares (``args``: AttackArgs, or its dict in a results file)."""
+    setting = spec(attack).budget_setting
+    return args[setting] if isinstance(args, dict) else getattr(args, setting)
 
 
 def spec(name: str) -> AttackSpec:

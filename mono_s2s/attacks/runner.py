@@ -18,7 +18,6 @@ one way: this module never calls the analysis).
 
 from __future__ import annotations
 
-import functools
 import json
 import random
 import time
@@ -71,34 +70,51 @@ def select_samples(corpus: dict[str, list[Record]], args) -> dict[str, list[Reco
             "universal_train": val[:args.universal_train_samples]}
 
 
-def _each_sample(store: RecordStore, attack: str, slug: str, samples: list[Record],
-                 run: Callable[[list[Record]], list[AttackRecord]], progress: bool = True,
-                 on_record: Callable[[AttackRecord], None] | None = None) -> None:
-    """Run ``run([sample])`` for the samples not yet in the store, storing each record as it comes.
+def _run_searches(store: RecordStore, objective: Objective, searches: list, desc: str, concurrency: int,
+                  progress: bool, on_record: Callable[[AttackRecord], None] | None = None) -> None:
+    """Drive ``searches`` through the batched engine, storing every record the moment its search ends.
 
-    Each record keeps the wall time it took (``seconds``), so the attack times
-    reported after a resumed run are those of the work in the records, not of the resume.
+    Each search returns a list of records (one per budget point it covers); the store keeps only those
+    not in it yet (a search redone after a kill may cover a budget already stored: its record is the same).
+    A record's ``seconds`` is its search's share of the engine's time, split over the records it returned.
     """
+    from mono_s2s.attacks.engine import drive
+    from mono_s2s.attacks.store import key
     from mono_s2s.progress import bar as progress_bar
 
-    for sample in progress_bar(samples, desc=f"{attack} [{slug}]", disable=not progress, leave=False):
-        if (attack, slug, sample.id) in store.done:
-            continue
-        start = time.perf_counter()
-        records = list(run([sample]))
-        seconds = (time.perf_counter() - start) / max(len(records), 1)
-        for record in records:
-            record.seconds = seconds
-            store.add(record)
-            if on_record is not None:
-                on_record(record)
+    with progress_bar(total=len(searches), desc=desc, disable=not progress, leave=False) as bar:
+        for _, records, seconds in drive(objective, searches, concurrency):
+            for record in records:
+                if key(record) in store.done:
+                    continue
+                record.seconds = seconds / len(records)
+                store.add(record)
+                if on_record is not None:
+                    on_record(record)
+            bar.update()
+
+
+def _missing(store: RecordStore, attack: str, slug: str, samples: list[Record], budgets: list[int]
+             ) -> dict[tuple[int, ...], list[Record]]:
+    """The samples whose records are not all stored, grouped by the budget points each still lacks."""
+    todo: dict[tuple[int, ...], list[Record]] = {}
+    for sample in samples:
+        lacking = tuple(b for b in budgets if (attack, slug, sample.id, b) not in store.done)
+        if lacking:
+            todo.setdefault(lacking, []).append(sample)
+    return todo
 
 
 SETTINGS_FILE = "attack_settings.json"
 # The samples of an attack are a prefix of one seeded shuffle, so raising a count keeps every finished
 # record valid (and lowering it is harmless); every other attack setting changes what a record means.
 _COUNTS = frozenset({"hotflip_samples", "universal_eval_samples", "nes_samples", "substitution_samples",
-                     "injection_samples", "ood_samples"})
+                     "injection_samples", "ood_samples",
+                     # How many searches share the engine's forwards: a record is the same whatever it is.
+                     "concurrency",
+                     # Budget points: each record carries its own, so adding or dropping points keeps the others.
+                     "hotflip_budgets", "universal_budgets", "nes_budgets", "substitution_budgets",
+                     "injection_budgets", "ood_budgets"})
 
 
 def _same_attack_settings(cfg: ExperimentConfig, results_dir: Path) -> None:
@@ -217,7 +233,7 @@ def _fill_outputs(store: RecordStore, objectives: dict[str, Objective], samples:
         if not todo:
             continue
         tried = {r.sample_id: injected_texts(objective, samples[r.sample_id].source, r.extra.target)
-                 for r in todo if r.attack == "injection"}
+                 for r in todo if r.attack == "injection"}  # every template; a record tried the first few
         texts = sorted({samples[r.sample_id].source for r in todo} | {r.perturbed_text for r in todo}
                        | {r.control_text for r in todo if r.control_text is not None}
                        | {t for texts in tried.values() for t in texts})
@@ -237,27 +253,47 @@ def _fill_outputs(store: RecordStore, objectives: dict[str, Objective], samples:
             r.success = output_success(r, cfg.attacks)
             if r.attack == "injection":
                 e = r.extra
-                e.obeyed_per_template = [injection_obeyed(out[t], e.target) for t in tried[r.sample_id]]
+                e.obeyed_per_template = [injection_obeyed(out[t], e.target)
+                                         for t in tried[r.sample_id][:len(e.nll_per_template)]]
                 e.obeyed = injection_obeyed(r.attacked_summary, e.target)
                 e.control_obeyed = e.obeyed_per_template[e.control_template_index]
     store.rewrite()
 
 
-def _learned_trigger(triggers_file: Path, triggers: dict, slug: str, objective: Objective, train: list[Record],
-                     args, progress: bool):
-    """The universal trigger of a model: from ``universal_triggers.json`` when learned before, else learned now
-    and written there at once (atomically), so a killed phase does not learn it again."""
-    from mono_s2s.attacks.universal import LearnedTrigger, learn_universal_trigger
+def _learned_triggers(triggers_file: Path, triggers: dict, slug: str, objective: Objective, train: list[Record],
+                      args, budgets: list[int], progress: bool) -> dict[int, list[int]]:
+    """The universal trigger of a model at every length in ``budgets``: ``{length: ids}``.
+
+    ``universal_triggers.json`` holds, per model, the headline trigger's record (what the results and wandb
+    read) and ``budgets``: every length's. Lengths not learned before are learned now, the restarts of all
+    of them driven together by the engine, and written at once (atomically), so a killed phase does not
+    learn them again.
+    """
+    import dataclasses
+
+    from mono_s2s.attacks.engine import run_all
+    from mono_s2s.attacks.universal import LearnedTrigger, universal_learning
     from mono_s2s.checkpoint import write_text_atomically
 
-    if slug in triggers:
-        return LearnedTrigger(**triggers[slug])
-    start = time.perf_counter()
-    learned = learn_universal_trigger(objective, train, args, progress=progress)
-    learned.seconds = time.perf_counter() - start
-    triggers[slug] = learned.to_dict()
-    write_text_atomically(triggers_file, json.dumps(triggers, indent=1))
-    return learned
+    held = dict(triggers.get(slug, {}).get("budgets", {}))
+    todo = [b for b in budgets if str(b) not in held]
+    if todo:
+        start = time.perf_counter()
+        plans = [universal_learning(objective, train, dataclasses.replace(args, universal_trigger_len=b))
+                 for b in todo]
+        searches = [search for plan, _ in plans for search in plan]
+        runs = run_all(objective, searches, progress=progress, desc=f"universal triggers [{slug}]")
+        at = 0
+        for b, (plan, assemble) in zip(todo, plans):
+            learned: LearnedTrigger = assemble(runs[at:at + len(plan)])
+            at += len(plan)
+            learned.seconds = (time.perf_counter() - start) * learned.queries / max(
+                sum(r[4] for r in runs), 1)  # its share of the time the lengths were learned in together
+            held[str(b)] = learned.to_dict()
+        headline = held[str(args.universal_trigger_len)]
+        triggers[slug] = {**headline, "budgets": held}
+        write_text_atomically(triggers_file, json.dumps(triggers, indent=1))
+    return {b: held[str(b)]["ids"] for b in budgets}
 
 
 def run_attacks(cfg: ExperimentConfig, phase: Phase, out: Path, tracker, progress: bool = True,
@@ -271,7 +307,7 @@ def run_attacks(cfg: ExperimentConfig, phase: Phase, out: Path, tracker, progres
     already on disk, so their per-iteration rows are not logged a second time.
     """
     from mono_s2s.attacks.common import evaluate_triggers_per_sample
-    from mono_s2s.attacks.registry import REGISTRY
+    from mono_s2s.attacks.registry import REGISTRY, headline_budget
     from mono_s2s.attacks.universal import universal_attack
 
     args, d, samples, models = cfg.attacks, cfg.data, phase.samples, phase.models
@@ -283,44 +319,54 @@ def run_attacks(cfg: ExperimentConfig, phase: Phase, out: Path, tracker, progres
     triggers_file = results_dir / TRIGGERS_FILE
     triggers = json.loads(triggers_file.read_text()) if triggers_file.is_file() else {}
 
-    each = functools.partial(_each_sample, progress=progress)
     # HotFlip's per-iteration keys are logged from each finished record (as each sample ends). A phase
     # that opens a new wandb run logs the samples finished before it too (their records are on disk,
     # the run they were first logged in is another one); a resumed run already holds them.
+    headline = {name: headline_budget(name, args) for name in REGISTRY}
     for record in ([] if resumed_run else store.records):
-        if record.attack == "hotflip":
+        if record.attack == "hotflip" and record.budget in (None, headline["hotflip"]):
             log_hotflip_iterations(tracker, record)
 
     def on_record(record: AttackRecord) -> None:
-        if record.attack == "hotflip":
+        if record.attack == "hotflip" and record.budget == headline["hotflip"]:
             log_hotflip_iterations(tracker, record)
 
-    # The loop over (attack, model, samples); what an attack is, is the registry's.
+    # One batched engine run per model over every (attack, budget point, sample) not yet stored; what an
+    # attack is, is the registry's. Searches of all attacks share the forward passes.
     for slug, obj in objectives.items():
         learned_before = slug in triggers
+        searches = []
         for name, spec in REGISTRY.items():
-            prepared = (_learned_trigger(triggers_file, triggers, slug, obj, samples["universal_train"], args, progress)
-                        if spec.prepare is not None else None)
-            each(store, name, slug, samples[spec.samples],
-                 lambda ss, run=spec.run, prepared=prepared: run(obj, ss, args, slug, progress=False,
-                                                                 prepared=prepared),
-                 on_record=on_record)
+            points = args.budget_points(name, spec.budget_setting)
+            todo = _missing(store, name, slug, samples[spec.samples], points)
+            prepared = None
+            if spec.prepare is not None and todo:
+                prepared = _learned_triggers(triggers_file, triggers, slug, obj, samples["universal_train"], args,
+                                             points, progress)
+            for lacking, group in todo.items():
+                searches += spec.searches(obj, group, args, slug, list(lacking), prepared=prepared)
+        _run_searches(store, obj, searches, f"attacks [{slug}]", args.concurrency, progress, on_record)
         if slug in triggers and not (resumed_run and learned_before):  # a resumed run holds them already
             log_universal_sweeps(tracker, slug, triggers[slug])
 
-    # Transfer: triggers found on one model, evaluated on another. A model that resists its own
-    # gradients but not transferred triggers shows gradient masking, not robustness.
+    # Transfer: triggers found on one model (at the headline budget), evaluated on another. A model that
+    # resists its own gradients but not transferred triggers shows gradient masking, not robustness.
     for source in slugs:
-        hot = {r.sample_id: r.extra.trigger_ids for r in store.get("hotflip", source).values()}
+        hot = {r.sample_id: r.extra.trigger_ids for r in store.get("hotflip", source, headline["hotflip"]).values()}
         for target in slugs:
             if target == source:
                 continue
             hot_name, uni_name = transfer_name("hotflip", source, target), transfer_name("universal", source, target)
-            each(store, hot_name, target, samples["hotflip"], lambda ss: evaluate_triggers_per_sample(
-                objectives[target], ss, hot, args, target, hot_name))
-            each(store, uni_name, target, samples["universal"], lambda ss: universal_attack(
-                objectives[target], ss, args, target, progress=False, prepared=triggers[source]["ids"],
-                attack=uni_name))
+            need = [s for s in samples["hotflip"] if s.id in hot
+                    and (hot_name, target, s.id, len(hot[s.id])) not in store.done]
+            for record in (evaluate_triggers_per_sample(objectives[target], need, hot, args, target, hot_name)
+                           if need else []):
+                store.add(record)
+            trig = triggers[source]["ids"]
+            need = [s for s in samples["universal"] if (uni_name, target, s.id, len(trig)) not in store.done]
+            for record in (universal_attack(objectives[target], need, args, target, progress=False, prepared=trig,
+                                            attack=uni_name) if need else []):
+                store.add(record)
 
     _fill_outputs(store, objectives, {r.id: r for v in samples.values() for r in v}, cfg, progress)
     clean, ffn, matched = _from_training(out, slugs)

@@ -18,21 +18,35 @@ import torch
 
 State = TypeVar("State", bound=Hashable)
 
-__all__ = ["beam_step", "cached_scorer", "top_flips"]
+__all__ = ["beam_step", "fresh_states", "keep_best", "cached_scorer", "top_flips"]
+
+
+def fresh_states(beam: Sequence[tuple[float, State]], proposals: Sequence[State]) -> list[State]:
+    """The proposals not already in the beam, each once, in order: what one beam step must score."""
+    held = {state for _, state in beam}
+    return list(dict.fromkeys(p for p in proposals if p not in held))
+
+
+def keep_best(beam: Sequence[tuple[float, State]], scored: Sequence[tuple[float, State]], width: int
+              ) -> tuple[list[tuple[float, State]], bool]:
+    """``(new beam, improved)``: the best ``width`` of the beam and the scored proposals together.
+
+    ``improved``: the best new state scores above the best state of the old beam.
+    """
+    pool = sorted(list(beam) + list(scored), key=lambda st: -st[0])
+    return pool[:width], pool[0][0] > max(v for v, _ in beam)
 
 
 def beam_step(beam: Sequence[tuple[float, State]], proposals: Sequence[State],
               score: Callable[[list[State]], list[float]], width: int
               ) -> tuple[list[tuple[float, State]], bool]:
-    """``(new beam, improved)``: proposals not already in the beam scored (one call), the best ``width`` kept.
+    """``(new beam, improved)``: :func:`fresh_states` scored in one call of ``score``, then :func:`keep_best`.
 
-    ``improved``: the best new state scores above the best state of the old beam.
+    The engine's searches yield their scoring instead (they call the two halves); this form is for a
+    search that scores through a plain function.
     """
-    held = {state for _, state in beam}
-    fresh = list(dict.fromkeys(p for p in proposals if p not in held))
-    scored = list(zip(score(fresh), fresh)) if fresh else []
-    pool = sorted(list(beam) + scored, key=lambda st: -st[0])
-    return pool[:width], pool[0][0] > max(v for v, _ in beam)
+    fresh = fresh_states(beam, proposals)
+    return keep_best(beam, list(zip(score(fresh), fresh)) if fresh else [], width)
 
 
 def cached_scorer(objective, ids_of: Callable[[State], list[int]], labels: list[int], cache: dict

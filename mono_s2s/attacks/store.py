@@ -14,7 +14,7 @@ from pathlib import Path
 from mono_s2s.attacks.common import AttackRecord, BadRecord
 from mono_s2s.errors import warn
 
-__all__ = ["RECORDS_FILE", "RecordStore"]
+__all__ = ["RECORDS_FILE", "RecordStore", "key"]
 
 RECORDS_FILE = "attack_records.jsonl"
 
@@ -27,7 +27,7 @@ class RecordStore:
         self.records: list[AttackRecord] = []
         if path.is_file():
             self._load()
-        self.done = {(r.attack, r.model, r.sample_id) for r in self.records}
+        self.done = {key(r) for r in self.records}
 
     def _load(self) -> None:
         """Every valid line becomes a record; bad lines are skipped, named in one warning and dropped from the file.
@@ -79,7 +79,7 @@ class RecordStore:
             fh.write(json.dumps(record.to_dict()) + "\n")
             fh.flush()
         self.records.append(record)
-        self.done.add((record.attack, record.model, record.sample_id))
+        self.done.add(key(record))
 
     def rewrite(self) -> None:
         """Replace the file with the records in memory, atomically (the records are the experiment)."""
@@ -87,5 +87,12 @@ class RecordStore:
 
         write_text_atomically(self.path, "".join(json.dumps(r.to_dict()) + "\n" for r in self.records))
 
-    def get(self, attack: str, model: str) -> dict[str, AttackRecord]:
-        return {r.sample_id: r for r in self.records if r.attack == attack and r.model == model}
+    def get(self, attack: str, model: str, budget: int | None = None) -> dict[str, AttackRecord]:
+        """``{sample id: record}`` of one attack and model; at one budget point when ``budget`` is given."""
+        return {r.sample_id: r for r in self.records
+                if r.attack == attack and r.model == model and (budget is None or r.budget == budget)}
+
+
+def key(record: AttackRecord) -> tuple[str, str, str, int | None]:
+    """What makes a record unique in the store: one attack on one sample of one model at one budget point."""
+    return record.attack, record.model, record.sample_id, record.budget

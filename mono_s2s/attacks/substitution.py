@@ -119,13 +119,15 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from mono_s2s.attacks.common import AttackRecord, Objective, each_sample
+from mono_s2s.attacks.common import AttackRecord, Objective, sample_rng
+from mono_s2s.attacks.engine import Grad, Score, Search, flat, run_all, run_one
 from mono_s2s.attacks.ood import match_case
 from mono_s2s.attacks.protect import Protection, label_preserved, protection
-from mono_s2s.attacks.search import beam_step, cached_scorer
+from mono_s2s.attacks.search import fresh_states, keep_best
 from mono_s2s.data.records import Record
 
-__all__ = ["SubstitutionExtra", "CandidateWords", "candidate_words", "substitution_attack", "substitute_words"]
+__all__ = ["SubstitutionExtra", "CandidateWords", "candidate_words", "substitution_attack", "substitution_searches",
+           "substitution_search", "substitute_words"]
 
 # A state: the substitutions made, as sorted (word index, candidate index) pairs.
 State = tuple[tuple[int, int], ...]
@@ -198,7 +200,7 @@ class SubstitutionExtra:
 
     substitutions: list[list[str]]  # [original, new] pairs of the attack, in text order
     control_substitutions: list[list[str]]  # the random control's, as many words
-    budget: int  # attacks.substitution_words, as asked
+    budget: int  # the budget point asked (attacks.substitution_words, or a point of substitution_budgets)
     substitutable_words: int  # words of the source that may change (and that the model sees)
     clipped: bool  # substitutable_words < budget: the budget became substitutable_words
     hidden_words: int  # unprotected words left out because truncation hides them from the model
@@ -311,53 +313,87 @@ def _proposals(sample: _Sample, state: State, grad: torch.Tensor, emb: torch.Ten
     return out
 
 
-def search_sample(objective: Objective, rec: Record, args, rng: np.random.Generator, cands: CandidateWords,
-                  model_slug: str, random_ranking: np.random.Generator | None = None) -> AttackRecord:
-    """The control's draws, then the beam search on one record; its record.
+def substitution_search(objective: Objective, rec: Record, args, rng: np.random.Generator, cands: CandidateWords,
+                        model_slug: str, budgets: Sequence[int], random_ranking: np.random.Generator | None = None
+                        ) -> Search:
+    """The control's draws, then the beam search on one record (a generator for the engine); returns one record
+    per budget in ``budgets``.
 
-    ``random_ranking``: a generator whose random scores replace the first-order ones (the ablation).
+    The curve comes from one search: the search adds one word per step, and its first ``j`` steps do not
+    depend on how many steps follow, so the beam's best after step ``j`` *is* the attack at budget ``j``
+    (a search run with budget ``j`` alone gives the same record; a test checks it). Each record counts the
+    queries spent up to its step. ``random_ranking``: a generator whose random scores replace the
+    first-order ones (the ablation).
     """
     sample = _Sample(objective, rec, cands)
     n_words, n_cand = len(sample.spans), len(sample.cand_words)
-    budget = min(args.substitution_words, n_words) if n_cand > 1 else 0
+    top = max(budgets)
+    budget = min(top, n_words) if n_cand > 1 else 0
     # Drawn first, from the sample's generator only: the same for every model (see the module docstring).
+    # The draws of a smaller budget are a prefix of these (numpy draws them one after another).
     order = [int(i) for i in rng.permutation(n_words)[:budget]]
     picks = [sample.other_candidate(i, u) for i, u in zip(order, rng.random(budget))]
-    q0 = objective.queries
-    original = objective.nll_ids([objective.source_ids(rec.source)], [sample.label])[0]
+    (original,) = yield Score([objective.source_ids(rec.source)], [sample.label])
+    spent = 1
     cache: dict[State, float] = {(): original}
-    score = cached_scorer(objective, sample.ids, sample.label, cache)
     emb = objective.embedding_matrix()
     beam: list[tuple[float, State]] = [(original, ())]
     losses: list[float] = []
+    after: list[tuple[float, State, int]] = [(original, (), spent)]  # (best NLL, its state, queries) per step
     for _ in range(budget):
         growing = [(v, s) for v, s in beam if len(s) < budget]
         if growing:
-            nll, grad = objective.embedding_grad([sample.ids(s) for _, s in growing], [sample.label] * len(growing))
+            nll, grads = yield Grad([sample.ids(s) for _, s in growing], [sample.label] * len(growing))
+            spent += len(growing)
             proposals = []
             for b, (_, s) in enumerate(growing):
-                proposals += _proposals(sample, s, grad[b], emb, args.substitution_proposals, cache, random_ranking)
-            beam, _ = beam_step(beam, proposals, score, args.substitution_beam)
+                proposals += _proposals(sample, s, grads[b], emb, args.substitution_proposals, cache, random_ranking)
+            fresh = [p for p in fresh_states(beam, proposals) if p not in cache]
+            values = (yield Score([sample.ids(p) for p in fresh], [sample.label] * len(fresh))) if fresh else []
+            spent += len(fresh)
+            cache.update(zip(fresh, values))
+            known = fresh_states(beam, proposals)
+            beam, _ = keep_best(beam, [(cache[p], p) for p in known], args.substitution_beam)
         losses.append(beam[0][0])
-    attacked, best = beam[0]
-    spent = objective.queries - q0
-    text, _, pairs = sample.text(best)
-    control_state = tuple(sorted(zip(order[:len(best)], picks[:len(best)])))
-    control_text, _, control_pairs = sample.text(control_state)
-    control_nll = objective.nll_ids([objective.source_ids(control_text)], [sample.label])[0]
-    extra = SubstitutionExtra(
-        substitutions=pairs, control_substitutions=control_pairs, budget=args.substitution_words,
-        substitutable_words=n_words, clipped=n_words < args.substitution_words, hidden_words=sample.hidden,
-        candidate_words=n_cand, loss_per_step=losses, initial_nll=original)
-    return AttackRecord(
-        attack="substitution", model=model_slug, sample_id=rec.id, original_nll=original, attacked_nll=attacked,
-        queries=spent, perturbed_text=text, tokens_changed=len(best), control_nll=control_nll,
-        control_text=control_text, label_preserved=label_preserved(rec.source, text, rec.facts), extra=extra)
+        after.append((beam[0][0], beam[0][1], spent))
+    records = []
+    for asked in budgets:
+        step = min(asked, budget)
+        attacked, best, queries = after[step]
+        text, _, pairs = sample.text(best)
+        control_state = tuple(sorted(zip(order[:len(best)], picks[:len(best)])))
+        control_text, _, control_pairs = sample.text(control_state)
+        (control_nll,) = yield Score([objective.source_ids(control_text)], [sample.label])  # not a query
+        extra = SubstitutionExtra(
+            substitutions=pairs, control_substitutions=control_pairs, budget=asked,
+            substitutable_words=n_words, clipped=n_words < asked, hidden_words=sample.hidden,
+            candidate_words=n_cand, loss_per_step=losses[:step], initial_nll=original)
+        records.append(AttackRecord(
+            attack="substitution", model=model_slug, sample_id=rec.id, original_nll=original, attacked_nll=attacked,
+            queries=queries, perturbed_text=text, tokens_changed=len(best), budget=asked, control_nll=control_nll,
+            control_text=control_text, label_preserved=label_preserved(rec.source, text, rec.facts), extra=extra))
+    return records
+
+
+def search_sample(objective: Objective, rec: Record, args, rng: np.random.Generator, cands: CandidateWords,
+                  model_slug: str, random_ranking: np.random.Generator | None = None) -> AttackRecord:
+    """The attack on one record at ``attacks.substitution_words``, alone (:func:`substitution_search`)."""
+    (record,) = run_one(objective, substitution_search(objective, rec, args, rng, cands, model_slug,
+                                                       [args.substitution_words], random_ranking))
+    return record
+
+
+def substitution_searches(objective: Objective, samples: Sequence[Record], args, model_slug: str,
+                          budgets: Sequence[int], prepared=None) -> list[Search]:
+    """One :func:`substitution_search` per sample, each giving a record at every budget of ``budgets``."""
+    cands = candidate_words(objective)
+    return [substitution_search(objective, rec, args, sample_rng(args.seed, rec.id), cands, model_slug, budgets)
+            for rec in samples]
 
 
 def substitution_attack(objective: Objective, samples: Sequence[Record], args, model_slug: str, *,
                         progress: bool = True, prepared=None) -> list[AttackRecord]:
     """Up to ``attacks.substitution_words`` words of each source replaced; one record per sample."""
-    cands = candidate_words(objective)
-    return [search_sample(objective, rec, args, rng, cands, model_slug)
-            for rec, rng in each_sample(samples, args, "substitution", model_slug, progress)]
+    runs = run_all(objective, substitution_searches(objective, samples, args, model_slug, [args.substitution_words]),
+                   progress=progress, desc=f"substitution[{model_slug}]")
+    return flat(runs)

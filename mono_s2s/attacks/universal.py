@@ -36,16 +36,15 @@ also have survived if appended to the whole source (``survives_truncation``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 
-from mono_s2s.attacks.common import (AttackRecord, Objective, TriggerExtra, each_sample,
-                                     evaluate_triggers_per_sample)
+from mono_s2s.attacks.common import AttackRecord, Objective, TriggerExtra, sample_rng
+from mono_s2s.attacks.engine import Grad, Score, Search, run_all
 from mono_s2s.attacks.hotflip import first_order_scores, neutral_token, random_trigger
-from mono_s2s.attacks.search import beam_step, top_flips
-from mono_s2s.progress import bar as progress_bar
+from mono_s2s.attacks.search import fresh_states, keep_best, top_flips
 
 
 UniversalExtra = TriggerExtra  # a universal record's extras: its trigger, its control's, truncation survival
@@ -73,64 +72,125 @@ def _mean(xs: list[float]) -> float:
     return sum(xs) / len(xs)
 
 
-def learn_universal_trigger(objective: Objective, train_samples: list, args, progress: bool = True
-                            ) -> LearnedTrigger:
-    """Learn one trigger on ``train_samples`` (see the module docstring for the search)."""
+def _restart_search(objective: Objective, srcs: list[list[int]], labels: list[list[int]], start: tuple[int, ...],
+                    args, candidates: list[int], cand_t: torch.Tensor, emb: torch.Tensor) -> Search:
+    """One restart of the search from ``start`` (a generator for the engine).
+
+    Returns ``(best mean training NLL, best trigger, loss before the first sweep and after each, converged,
+    queries)``.
+    """
+    m, k, width, bsz = len(start), args.universal_topk, args.universal_beam, args.universal_batch
+    batches = [list(range(i, min(i + bsz, len(srcs)))) for i in range(0, len(srcs), bsz)]
+    everyone = list(range(len(srcs)))
+    spent = 0
+
+    def loss_on(idx: list[int], triggers: list[tuple[int, ...]]) -> Search:
+        """Mean NLL over the samples ``idx`` of each trigger, all in one request."""
+        nonlocal spent
+        flat = yield Score([srcs[i] + list(t) for t in triggers for i in idx],
+                           [labels[i] for _ in triggers for i in idx])
+        spent += len(flat)
+        n = len(idx)
+        return [_mean(flat[j * n:(j + 1) * n]) for j in range(len(triggers))]
+
+    trigger = start
+    (best_loss,) = yield from loss_on(everyone, [start])
+    best_trigger, losses, done = trigger, [best_loss], False
+    for _ in range(args.universal_max_sweeps):
+        for idx in batches:
+            nll, grads = yield Grad([srcs[i] + list(trigger) for i in idx], [labels[i] for i in idx])
+            spent += len(idx)
+            # The gradient at each trigger position, averaged over the batch (sources differ in length).
+            g = torch.stack([gr[len(srcs[i]):len(srcs[i]) + m] for gr, i in zip(grads, idx)]).mean(0)
+            scores = first_order_scores(g, trigger, emb, cand_t)  # (m, V_cand)
+            beam = [(_mean(nll), trigger)]
+            for pos in range(m):  # left to right, each position's candidates from every beam state
+                proposals = [p for _, t in beam
+                             for p in top_flips(scores[pos:pos + 1], t, candidates, k, positions=[pos])]
+                fresh = fresh_states(beam, proposals)
+                values = (yield from loss_on(idx, fresh)) if fresh else []
+                beam, _ = keep_best(beam, list(zip(values, fresh)), width)
+            trigger = beam[0][1]
+        (loss,) = yield from loss_on(everyone, [trigger])
+        losses.append(loss)
+        if losses[-1] <= best_loss:  # the sweep brought no improvement on the whole training set: converged
+            done = True
+            break
+        best_trigger, best_loss = trigger, losses[-1]
+    return best_loss, best_trigger, losses, done, spent
+
+
+def universal_learning(objective: Objective, train_samples: list, args
+                       ) -> tuple[list[Search], Callable[[list], LearnedTrigger]]:
+    """The restarts of the search for one trigger of ``attacks.universal_trigger_len`` tokens, as engine
+    searches, and the function that makes their results one :class:`LearnedTrigger` (see the module docstring).
+
+    The runner drives the restarts of every trigger length of a model together; :func:`learn_universal_trigger`
+    drives one length's alone.
+    """
     if not train_samples:
         raise ValueError("universal: no training samples")
-    m, k, width, bsz = args.universal_trigger_len, args.universal_topk, args.universal_beam, args.universal_batch
-    q0 = objective.queries
+    m = args.universal_trigger_len
     candidates = list(objective.candidates)
     cand_t = torch.tensor(candidates, device=objective.device)
     emb = objective.embedding_matrix()
     labels = [objective.label_ids(s.summary) for s in train_samples]
     srcs = [objective.source_ids(s.source, room=m) for s in train_samples]
-    batches = [list(range(i, min(i + bsz, len(srcs)))) for i in range(0, len(srcs), bsz)]
-
-    def loss_on(idx: list[int], triggers: list[tuple[int, ...]]) -> list[float]:
-        """Mean NLL over the samples ``idx`` of each trigger, all in one batched call."""
-        flat = objective.nll_ids([srcs[i] + list(t) for t in triggers for i in idx],
-                                 [labels[i] for _ in triggers for i in idx])
-        n = len(idx)
-        return [_mean(flat[j * n:(j + 1) * n]) for j in range(len(triggers))]
-
-    everyone = list(range(len(srcs)))
     rng = np.random.default_rng([args.seed, 7])  # the random starts: the same for every model
     starts = [(neutral_token(objective.tok, candidates),) * m] + [
         random_trigger(rng, candidates, m) for _ in range(args.universal_restarts - 1)]
-    runs: list[tuple[float, tuple[int, ...]]] = []
-    sweep_loss: list[list[float]] = []
-    converged: list[bool] = []
-    steps = progress_bar(total=args.universal_restarts * args.universal_max_sweeps, unit="sweep",
-                         desc="universal trigger", disable=not progress)
-    for start in starts:
-        trigger, best_loss = start, loss_on(everyone, [start])[0]
-        best_trigger, losses, done = trigger, [best_loss], False
-        for _ in range(args.universal_max_sweeps):
-            for idx in batches:
-                nll, grad = objective.embedding_grad([srcs[i] + list(trigger) for i in idx], [labels[i] for i in idx])
-                # The gradient at each trigger position, averaged over the batch (sources differ in length).
-                g = torch.stack([grad[b, len(srcs[i]):len(srcs[i]) + m] for b, i in enumerate(idx)]).mean(0)
-                scores = first_order_scores(g, trigger, emb, cand_t)  # (m, V_cand)
-                beam = [(float(nll.mean()), trigger)]
-                for pos in range(m):  # left to right, each position's candidates from every beam state
-                    proposals = [p for _, t in beam
-                                 for p in top_flips(scores[pos:pos + 1], t, candidates, k, positions=[pos])]
-                    beam, _ = beam_step(beam, proposals, lambda ts: loss_on(idx, ts), width)
-                trigger = beam[0][1]
-            steps.update()
-            losses.append(loss_on(everyone, [trigger])[0])
-            if losses[-1] <= best_loss:  # the sweep brought no improvement on the whole training set: converged
-                done = True
-                break
-            best_trigger, best_loss = trigger, losses[-1]
-        sweep_loss.append(losses)
-        converged.append(done)
-        runs.append((best_loss, best_trigger))
-    steps.close()
-    best = max(range(len(runs)), key=lambda r: runs[r][0])
-    return LearnedTrigger(ids=list(runs[best][1]), text=objective.decode(runs[best][1]), loss=runs[best][0],
-                          restart=best, sweep_loss=sweep_loss, converged=converged, queries=objective.queries - q0)
+    searches = [_restart_search(objective, srcs, labels, start, args, candidates, cand_t, emb) for start in starts]
+
+    def assemble(runs: list) -> LearnedTrigger:
+        best = max(range(len(runs)), key=lambda r: runs[r][0])
+        return LearnedTrigger(ids=list(runs[best][1]), text=objective.decode(runs[best][1]), loss=runs[best][0],
+                              restart=best, sweep_loss=[r[2] for r in runs], converged=[r[3] for r in runs],
+                              queries=sum(r[4] for r in runs))
+    return searches, assemble
+
+
+def learn_universal_trigger(objective: Objective, train_samples: list, args, progress: bool = True
+                            ) -> LearnedTrigger:
+    """Learn one trigger on ``train_samples`` (see the module docstring for the search)."""
+    searches, assemble = universal_learning(objective, train_samples, args)
+    return assemble(run_all(objective, searches, progress=progress, desc="universal trigger"))
+
+
+def universal_sample_search(objective: Objective, sample, trigger: list[int], args, model_slug: str,
+                            candidates: list[int], attack: str = "universal") -> Search:
+    """The fixed ``trigger`` on one held-out sample, with a random trigger of the same length as its control
+    (a generator for the engine; no search, three sequences scored, two of them queries); returns its record."""
+    rng = sample_rng(args.seed, sample.id)
+    control = list(random_trigger(rng, candidates, len(trigger)))  # the same for every model and transfer
+    labels = objective.label_ids(sample.summary)
+    cut = objective.source_ids(sample.source, room=len(trigger))
+    original, attacked, control_nll = yield Score(
+        [objective.source_ids(sample.source), cut + trigger, cut + control], [labels] * 3)
+    return AttackRecord(attack=attack, model=model_slug, sample_id=sample.id, original_nll=original,
+                        attacked_nll=attacked, queries=2, perturbed_text=objective.decode(cut + trigger),
+                        trigger=objective.decode(trigger), tokens_changed=len(trigger), budget=len(trigger),
+                        control_nll=control_nll, control_text=objective.decode(cut + control),
+                        extra=TriggerExtra(trigger_ids=list(trigger), control_trigger_ids=control,
+                                           survives_truncation=(objective.source_length(sample.source) + len(trigger)
+                                                                <= objective.max_source - 1)))
+
+
+def universal_searches(objective: Objective, samples: list, args, model_slug: str, budgets: Sequence[int],
+                       prepared: dict[int, LearnedTrigger | list[int]] | None = None) -> list[Search]:
+    """Per trigger length in ``budgets`` and sample, :func:`universal_sample_search` with that length's trigger
+    (``prepared[length]``, learned on this model)."""
+    if prepared is None:
+        raise ValueError("universal: no trigger (learn_universal_trigger first)")
+    candidates = list(objective.candidates)
+    out: list[Search] = []
+    for b in budgets:
+        trig = prepared[b]
+        ids = list(trig.ids if isinstance(trig, LearnedTrigger) else trig)
+
+        def listed(s, ids=ids):
+            return [(yield from universal_sample_search(objective, s, ids, args, model_slug, candidates))]
+        out += [listed(s) for s in samples]
+    return out
 
 
 def universal_attack(objective: Objective, samples: list, args, model_slug: str, *, progress: bool = True,
@@ -139,15 +199,11 @@ def universal_attack(objective: Objective, samples: list, args, model_slug: str,
     """The fixed trigger ``prepared`` (learned on this model, or on another one for transfer) appended to every
     sample, and per sample a random trigger of the same length as the control; one record per sample.
 
-    It only scores, it never searches (:func:`~mono_s2s.attacks.common.evaluate_triggers_per_sample`): two
-    sequences per sample, plus the control.
+    It only scores, it never searches (:func:`universal_sample_search`): two sequences per sample, plus the control.
     """
     if prepared is None:
         raise ValueError("universal: no trigger (learn_universal_trigger first)")
     trig = list(prepared.ids if isinstance(prepared, LearnedTrigger) else prepared)
     candidates = list(objective.candidates)
-    # Each sample's control from its own generator: the same for every model, and for transfer records.
-    controls = {s.id: list(random_trigger(rng, candidates, len(trig)))
-                for s, rng in each_sample(samples, args, attack, model_slug, progress)}
-    return evaluate_triggers_per_sample(objective, samples, {s.id: trig for s in samples}, args, model_slug, attack,
-                                        controls=controls)
+    return run_all(objective, [universal_sample_search(objective, s, trig, args, model_slug, candidates, attack)
+                               for s in samples], progress=progress, desc=f"{attack}[{model_slug}]")
