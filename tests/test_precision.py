@@ -7,6 +7,7 @@ import types
 
 import pytest
 import torch
+from torch.nn import functional as F
 
 from mono_s2s.config import build_config
 from mono_s2s.errors import UserError
@@ -113,3 +114,80 @@ def test_compile_is_in_place_and_off_by_default(model, tok):
     x, y = torch.tensor([[5, 6, 7, 1]]), torch.tensor([[8, 9, 1]])
     with torch.no_grad():
         assert torch.equal(compiled(input_ids=x, labels=y).logits, plain.eval()(input_ids=x, labels=y).logits)
+
+
+# -- the attack objective ----------------------------------------------------------------------------------------
+
+def _pairs(objective, samples):
+    return [objective.source_ids(s.source) for s in samples], [objective.label_ids(s.summary) for s in samples]
+
+
+def _old_nll(objective, sources, labels):
+    """Objective.nll_ids as it was before precision existed: a plain forward, cross-entropy of float32 logits."""
+    input_ids, mask, lab = objective._batch(sources, labels)
+    with torch.no_grad():
+        logits = objective.model(input_ids=input_ids, attention_mask=mask, labels=lab).logits
+    nll = F.cross_entropy(logits.float().transpose(1, 2), lab, ignore_index=-100, reduction="none")
+    keep = lab != -100
+    return ((nll * keep).sum(1) / keep.sum(1).clamp_min(1)).tolist()
+
+
+def _old_embedding_grad(objective, sources, labels):
+    """Objective.embedding_grad as it was before precision existed."""
+    input_ids, mask, lab = objective._batch(sources, labels)
+    embeds = objective.model.get_input_embeddings()(input_ids).detach().requires_grad_(True)
+    logits = objective.model(inputs_embeds=embeds, attention_mask=mask, labels=lab).logits
+    nll = objective._per_sample_nll(logits, lab)
+    (grad,) = torch.autograd.grad(nll.sum(), embeds)
+    return nll.detach(), grad.detach()
+
+
+def test_objective_in_fp32_gives_exactly_the_numbers_of_before(model, tok, samples):
+    from mono_s2s.attacks.common import Objective
+
+    objective = Objective(model, tok, max_source_tokens=128, max_summary_tokens=48, precision="fp32")
+    sources, labels = _pairs(objective, samples)
+    assert objective.nll_ids(sources, labels) == _old_nll(objective, sources, labels)
+    default = Objective(model, tok, max_source_tokens=128, max_summary_tokens=48)
+    assert default.precision == "fp32"
+    assert default.nll_ids(sources, labels) == _old_nll(objective, sources, labels)
+    nll, grad = objective.embedding_grad(sources, labels)
+    old_nll, old_grad = _old_embedding_grad(objective, sources, labels)
+    assert torch.equal(nll, old_nll) and torch.equal(grad, old_grad)
+
+
+def test_objective_in_bf16_runs_under_autocast_and_keeps_the_nll_in_float32(model, tok, samples):
+    from mono_s2s.attacks.common import Objective
+
+    fp32 = Objective(model, tok, max_source_tokens=128, max_summary_tokens=48)
+    bf16 = Objective(model, tok, max_source_tokens=128, max_summary_tokens=48, precision="bf16")
+    sources, labels = _pairs(fp32, samples)
+    seen = []
+    hook = model.lm_head.register_forward_hook(lambda mod, inp, out: seen.append(out.dtype))
+    try:
+        low = bf16.nll_ids(sources, labels)
+        nll, grad = bf16.embedding_grad(sources, labels)
+        high = fp32.nll_ids(sources, labels)
+    finally:
+        hook.remove()
+    assert seen == [torch.bfloat16, torch.bfloat16, torch.float32]  # the lm_head ran in bf16 under autocast
+    # bf16's 8-bit mantissa moves each NLL a little, never much (the sums and the log-softmax are float32).
+    assert low != high
+    assert max(abs(a - b) for a, b in zip(low, high)) < 0.05 * max(high)
+    assert nll.dtype == torch.float32 and grad.dtype == torch.float32 and bool(torch.isfinite(grad).all())
+    assert nll.tolist() == pytest.approx(low, rel=0.01)  # the inputs_embeds path: the same NLL, up to bf16 noise
+    assert bf16.queries == 2 * len(samples) and fp32.queries == len(samples)
+
+
+def test_objective_refuses_a_precision_that_is_not_resolved(model, tok):
+    from mono_s2s.attacks.common import Objective
+
+    with pytest.raises(ValueError, match="resolved to one of fp32, bf16, fp16 .got 'auto'"):
+        Objective(model, tok, max_source_tokens=128, max_summary_tokens=48, precision="auto")
+
+
+def test_fp32_autocast_is_no_context_at_all():
+    import contextlib
+
+    assert isinstance(autocast("cpu", "fp32"), contextlib.nullcontext)
+    assert isinstance(autocast("cpu", "bf16"), torch.autocast)

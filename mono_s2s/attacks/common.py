@@ -38,6 +38,7 @@ import torch
 from torch.nn import functional as F
 
 from mono_s2s.batching import collate
+from mono_s2s.precision import autocast, check_resolved
 from mono_s2s.progress import bar as progress_bar
 from mono_s2s.results import record_problem
 
@@ -214,7 +215,7 @@ class Objective:
     """
 
     def __init__(self, model, tokenizer, max_source_tokens: int, max_summary_tokens: int, prefix: str = "",
-                 batch_size: int = 32) -> None:
+                 batch_size: int = 32, precision: str = "fp32") -> None:
         self.model = model.eval()
         self.tok = tokenizer
         self.max_source = max_source_tokens
@@ -223,6 +224,9 @@ class Objective:
         self.batch_size = batch_size
         self.queries = 0
         self.device = next(model.parameters()).device
+        # Resolved attacks.precision (mono_s2s.precision): the forwards run under autocast for bf16/fp16, under
+        # nothing for fp32; _per_sample_nll takes the logits to float32 either way.
+        self.precision = check_resolved(precision)
 
     # -- text <-> ids ------------------------------------------------------------------------------------------
 
@@ -261,7 +265,8 @@ class Objective:
         out: list[float] = []
         for i in range(0, len(sources), self.batch_size):
             input_ids, mask, lab = self._batch(sources[i:i + self.batch_size], labels[i:i + self.batch_size])
-            logits = self.model(input_ids=input_ids, attention_mask=mask, labels=lab).logits
+            with autocast(self.device, self.precision):
+                logits = self.model(input_ids=input_ids, attention_mask=mask, labels=lab).logits
             out += self._per_sample_nll(logits, lab).tolist()
         self.queries += len(sources)
         return out
@@ -278,7 +283,8 @@ class Objective:
         """
         input_ids, mask, lab = self._batch(sources, labels)
         embeds = self.model.get_input_embeddings()(input_ids).detach().requires_grad_(True)
-        logits = self.model(inputs_embeds=embeds, attention_mask=mask, labels=lab).logits
+        with autocast(self.device, self.precision):
+            logits = self.model(inputs_embeds=embeds, attention_mask=mask, labels=lab).logits
         nll = self._per_sample_nll(logits, lab)
         (grad,) = torch.autograd.grad(nll.sum(), embeds)
         self.queries += len(sources)
