@@ -3,6 +3,7 @@ attack objective under autocast, and training that stays bit for bit on CPU with
 
 from __future__ import annotations
 
+import json
 import types
 
 import pytest
@@ -116,6 +117,12 @@ def test_compile_is_in_place_and_off_by_default(model, tok):
         assert torch.equal(compiled(input_ids=x, labels=y).logits, plain.eval()(input_ids=x, labels=y).logits)
 
 
+def test_compile_does_not_stop_a_checkpoint_being_resumed():
+    from mono_s2s.train import SPEED_ONLY
+
+    assert "train.compile" in SPEED_ONLY
+
+
 # -- the attack objective ----------------------------------------------------------------------------------------
 
 def _pairs(objective, samples):
@@ -191,3 +198,105 @@ def test_fp32_autocast_is_no_context_at_all():
 
     assert isinstance(autocast("cpu", "fp32"), contextlib.nullcontext)
     assert isinstance(autocast("cpu", "bf16"), torch.autocast)
+
+
+# -- training ----------------------------------------------------------------------------------------------------
+
+# test_train.py's tiny training: its sizes and corpus.
+TINY = ["model.d_model=32", "model.d_ff=64", "model.n_heads=4", "train.eval_batch_size=16", "train.batch_size=8",
+        "train.epochs=1", "train.matched=false"]
+
+
+@pytest.fixture(scope="module")
+def small_corpus():
+    from mono_s2s.data.synthetic import generate_corpus
+    from mono_s2s.tokenizer import train_tokenizer
+
+    corpus = generate_corpus(0, 120, 16, 8)
+    return corpus, train_tokenizer(corpus["train"], 300)
+
+
+@pytest.fixture
+def fresh_accelerator_state():
+    """accelerate keeps one process-wide state and refuses a second mixed_precision in it; a bf16 Trainer on CPU
+    must not leave its bf16 to the tests after it (nor meet another test's), so the state is cleared around it."""
+    from accelerate.state import AcceleratorState
+
+    AcceleratorState._reset_state()
+    yield
+    AcceleratorState._reset_state()
+
+
+def _train(tmp_path, corpus, tok, precision: str):
+    from mono_s2s.train import Trainer
+
+    cfg = build_config("tiny", overrides=TINY + [f"train.precision={precision}"])
+    trainer = Trainer(cfg, "baseline", corpus, tok, tmp_path / precision, progress=False)
+    result = trainer.fit()
+    return trainer, result, {k: v.detach().clone() for k, v in trainer.unwrapped.state_dict().items()}
+
+
+def test_auto_on_cpu_trains_bit_for_bit_as_fp32_and_bf16_does_not(tmp_path, small_corpus, fresh_accelerator_state):
+    from mono_s2s.train import STATE_FILE, check_reusable, result_dict
+
+    corpus, tok = small_corpus
+    auto, auto_result, auto_weights = _train(tmp_path, corpus, tok, "auto")
+    _, fp32_result, fp32_weights = _train(tmp_path, corpus, tok, "fp32")
+    assert auto.acc.mixed_precision == "no"
+    assert auto_weights.keys() == fp32_weights.keys()
+    assert all(torch.equal(auto_weights[k], fp32_weights[k]) for k in auto_weights)
+    assert auto_result.best_val_loss == fp32_result.best_val_loss
+    # What was used is recorded: in the results (results/training_{slug}.json is result_dict's) and the state.
+    assert result_dict(auto_result)["precision"] == "fp32"
+    latest = tmp_path / "auto" / "checkpoints" / "nonmono" / "latest"
+    assert json.loads((latest / STATE_FILE).read_text())["precision"] == "fp32"
+
+    # A checkpoint trained in another precision is not resumed silently; one from before the setting was fp32.
+    cfg = build_config("tiny", overrides=TINY)
+    state = json.loads((latest / STATE_FILE).read_text())
+    (latest / STATE_FILE).write_text(json.dumps({**state, "precision": "bf16"}))
+    with pytest.raises(UserError, match=r"train.precision='bf16', not 'fp32' \(as 'auto' resolves here\); "
+                                        r"set train.precision=bf16 to resume it") as e:
+        check_reusable(latest, cfg, "baseline", cfg.train.seed)
+    assert "\n" not in str(e.value)
+    del state["precision"]
+    (latest / STATE_FILE).write_text(json.dumps(state))
+    import yaml
+
+    from mono_s2s.checkpoint import CONFIG_FILE
+
+    saved = yaml.safe_load((latest / CONFIG_FILE).read_text())
+    del saved["train"]["precision"], saved["train"]["compile"]  # written before the keys existed
+    (latest / CONFIG_FILE).write_text(yaml.safe_dump(saved))
+    check_reusable(latest, cfg, "baseline", cfg.train.seed)
+    check_reusable(latest, build_config("tiny", overrides=TINY + ["train.compile=true"]), "baseline", cfg.train.seed)
+
+    # bf16 is really handed to accelerate (CPU autocast): the weights move away from fp32's.
+    from accelerate.state import AcceleratorState
+
+    AcceleratorState._reset_state()  # fresh_accelerator_state clears it again after the test
+    bf16, bf16_result, bf16_weights = _train(tmp_path, corpus, tok, "bf16")
+    assert bf16.acc.mixed_precision == "bf16" and bf16_result.precision == "bf16"
+    assert not all(torch.equal(bf16_weights[k], fp32_weights[k]) for k in fp32_weights)
+    assert all(bf16_weights[k].dtype == torch.float32 for k in bf16_weights)  # master weights stay fp32
+
+
+def test_a_tune_trial_from_before_the_setting_is_read_back_and_one_in_bf16_is_refused(tmp_path):
+    import dataclasses
+
+    from mono_s2s.tune import TRIAL_FILE, Trial, _trained_with, check_trials, make_plan, trial_config, trial_dir
+
+    cfg = build_config("tiny", overrides=TINY)
+    plan = make_plan(cfg, "baseline", "1e-3", 1)
+    folder = trial_dir(tmp_path, "baseline", 1e-3, 1)
+    folder.mkdir(parents=True)
+    trial = dataclasses.asdict(Trial("baseline", "nonmono", 1e-3, 5.0, 1, 5.0, 5.1, 1, 2, 1.0))
+    config = _trained_with(trial_config(cfg, "baseline", 1e-3, 1))
+    assert config["train"]["precision"] == "fp32"  # stored as resolved, not as "auto"
+    del config["train"]["precision"], config["train"]["compile"]
+    (folder / TRIAL_FILE).write_text(json.dumps({"trial": trial, "config": config}))
+    check_trials(cfg, tmp_path, plan)
+    config["train"]["precision"] = "bf16"
+    (folder / TRIAL_FILE).write_text(json.dumps({"trial": trial, "config": config}))
+    with pytest.raises(UserError, match=r"train\.precision='bf16', not 'fp32'; use another --out"):
+        check_trials(cfg, tmp_path, plan)
