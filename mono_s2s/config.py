@@ -27,6 +27,8 @@ VARIANTS = ("baseline", "softplus_gate", "monotonic", "monotonic_cmnn", "init_on
 # The provably monotone variants. The quality-matched pair (mono_s2s.matched) is baseline and the first variant
 # of model.variants that is one of these. A new monotone variant adds its name here.
 MONOTONE_VARIANTS = ("monotonic", "monotonic_cmnn")
+# train.precision / attacks.precision; mono_s2s.precision says what each means on which device.
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 def _check(cond: bool, key: str, message: str) -> None:
@@ -122,6 +124,11 @@ class TrainArgs:
     learning rate (``variant_lr``, :meth:`lr_for`)."""
 
     seed: int = 42
+    # Float precision on a GPU (mono_s2s.precision): auto = bf16 where the GPU has it natively, fp16 with loss
+    # scaling on older GPUs (T4), fp32 on CPU (exactly as before); or fp32 | bf16 | fp16. The value it resolved
+    # to is recorded with the results and compared before a checkpoint is resumed.
+    precision: str = "auto"
+    compile: bool = False  # torch.compile the model (GPU speed; the first steps of each shape compile)
     epochs: int = 4  # a cap: training stops earlier on train.patience (measurements above PRESETS)
     batch_size: int = 32
     grad_accum_steps: int = 1
@@ -166,6 +173,8 @@ class TrainArgs:
 
     def __post_init__(self) -> None:
         _check_finite(self, "train")
+        _check(self.precision in PRECISIONS, "train.precision",
+               f"'{self.precision}' is not one of {', '.join(PRECISIONS)}")
         for key in ("epochs", "batch_size", "grad_accum_steps", "eval_batch_size", "save_every_steps", "num_beams"):
             _check(getattr(self, key) > 0, f"train.{key}", f"must be positive (got {getattr(self, key)})")
         _check(self.lr > 0, "train.lr", f"must be positive (got {self.lr})")
@@ -218,6 +227,10 @@ class AttackArgs:
     """Attack budgets; equal for every model. Defaults follow the seed notebook."""
 
     seed: int = 1234
+    # Precision of the attacks' scoring forwards (mono_s2s.precision; auto is resolved as for train.precision);
+    # the NLL itself is always computed in float32. compile: torch.compile the attacked model.
+    precision: str = "auto"
+    compile: bool = False
     hotflip_samples: int = 20
     hotflip_trigger_len: int = 5
     # Issue 12: a fixed budget per restart (no early stop), a beam, restarts; each state's proposals drawn from
@@ -294,7 +307,10 @@ class AttackArgs:
         _check_finite(self, "attacks")
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
-            if f.name in ("seed", "ood_wordnet", "success_fact_loss"):
+            if f.name in ("seed", "compile", "ood_wordnet", "success_fact_loss"):
+                continue
+            if f.name == "precision":
+                _check(v in PRECISIONS, "attacks.precision", f"'{v}' is not one of {', '.join(PRECISIONS)}")
                 continue
             if f.name.endswith("_budgets"):
                 _check(len(v) > 0 and all(b > 0 for b in v) and len(set(v)) == len(v), f"attacks.{f.name}",

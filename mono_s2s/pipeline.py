@@ -129,7 +129,7 @@ def train_variant(cfg: ExperimentConfig, variant: str, prepared: Prepared, out: 
     from mono_s2s import tracking
     from mono_s2s.checkpoint import checkpoint_problem, load_checkpoint, resolve
     from mono_s2s.evaluate import CLEAN_METRICS
-    from mono_s2s.train import Trainer, check_reusable, read_state, result_dict, retrain_advice
+    from mono_s2s.train import Trainer, check_reusable, read_state, result_dict, retrain_advice, training_precision
 
     slug = VARIANT_SLUGS[variant]
     results_file = out / "results" / f"training_{slug}.json"
@@ -146,8 +146,10 @@ def train_variant(cfg: ExperimentConfig, variant: str, prepared: Prepared, out: 
         if done.get("seed") == seed:
             say(f"train {variant}: already trained ({results_file}); skipping")
             return done
-    tracker = tracking.Tracker(cfg.tracking, "training", slug, config={**cfg.to_dict(), "variant": variant,
-                               "seed": seed}, out_dir=out, resume_id=(state or {}).get("wandb_run_id"))
+    # precision: train.precision as it resolves here (the Trainer's rule), since "auto" alone does not say.
+    run_config = {**cfg.to_dict(), "variant": variant, "seed": seed, "precision": training_precision(cfg)}
+    tracker = tracking.Tracker(cfg.tracking, "training", slug, config=run_config, out_dir=out,
+                               resume_id=(state or {}).get("wandb_run_id"))
     with tracker:
         trainer = Trainer(cfg, variant, prepared.corpus, prepared.tokenizer, out, seed=seed, tracker=tracker,
                           progress=progress)

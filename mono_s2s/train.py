@@ -60,6 +60,7 @@ from mono_s2s.config import VARIANT_SLUGS, ExperimentConfig, first_difference, v
 from mono_s2s.data.records import Record
 from mono_s2s.errors import UserError
 from mono_s2s.models import build_model, count_parameters
+from mono_s2s.precision import ACCELERATE_NAMES, default_device, enable_tf32, maybe_compile, resolve_precision
 from mono_s2s.processes import pid_alive
 from mono_s2s.progress import bar as progress_bar
 
@@ -90,6 +91,7 @@ class TrainResult:
     clean: dict[str, Any] = field(default_factory=dict)
     snapshots: int = 0  # weights-only snapshots kept for the matched arm (mono_s2s.matched)
     snapshot_time_s: float = 0.0  # the time they added (mid-epoch validations, writes), within train_time_s
+    precision: str = "fp32"  # what train.precision resolved to on this machine (mono_s2s.precision)
 
 
 # --- data -------------------------------------------------------------------------------------------------------
@@ -180,8 +182,12 @@ class _NoTracker:
 # values of these is resumed and reused as it is. Every other model/data/train setting must match.
 # The matched arm's snapshots (train.matched, train.snapshot_every_steps) are validations that draw no random
 # numbers, so they do not change the weights either.
+# torch.compile (train.compile) computes the same functions, fused differently.
 SPEED_ONLY = frozenset({"model.variants", "train.eval_batch_size", "train.save_every_steps", "train.matched",
-                        "train.snapshot_every_steps"})
+                        "train.snapshot_every_steps", "train.compile"})
+# train.precision is compared as what it resolved to (kept in the trainer state; "fp32" in a state from before the
+# setting existed, when everything trained in fp32): "auto" on CPU is fp32, and "auto" on a T4 is not "auto" on an A100.
+_PRECISION = "train.precision"
 # Compared as the one learning rate the checkpoint's own variant trains with (another arm's lr is no reason).
 _LR_KEYS = frozenset({"train.lr", "train.variant_lr"})
 _TRAINED_WITH = ("model", "data", "train")  # the config sections a checkpoint depends on
@@ -204,7 +210,7 @@ def check_reusable(checkpoint: Path, cfg: ExperimentConfig, variant: str, seed: 
     old = yaml.safe_load(saved.read_text(encoding="utf-8")) or {}
     new = cfg.to_dict()
     diff = first_difference({k: old.get(k) or {} for k in _TRAINED_WITH}, {k: new[k] for k in _TRAINED_WITH},
-                            SPEED_ONLY | _LR_KEYS)
+                            SPEED_ONLY | _LR_KEYS | {_PRECISION})
     old_train = old.get("train") or {}
     was_table = variant_lrs(old_train.get("variant_lr") or ())
     was, now = was_table.get(variant, old_train.get("lr")), cfg.train.lr_for(variant)
@@ -227,10 +233,21 @@ def check_reusable(checkpoint: Path, cfg: ExperimentConfig, variant: str, seed: 
     for key, now in (("variant", variant), ("seed", seed)):
         if diff is None and key in state and state[key] != now:
             diff = (key, state[key], now)
+    if diff is None and state:
+        was, now = state.get("precision", "fp32"), training_precision(cfg)
+        if was != now:
+            raise UserError(f"{checkpoint.parent}: the {variant} model there was trained with {_PRECISION}={was!r}, "
+                            f"not {now!r} (as {cfg.train.precision!r} resolves here); set {_PRECISION}={was} to "
+                            "resume it, or use another --out (results from different settings are never mixed)")
     if diff:
         key, was, now = diff
         raise UserError(f"{checkpoint.parent}: the {variant} model there was trained with {key}={was!r}, not {now!r}; "
                         "use another --out (results from different settings are never mixed)")
+
+
+def training_precision(cfg: ExperimentConfig) -> str:
+    """``train.precision`` resolved for the device a :class:`Trainer` of ``cfg`` trains on (fp32 on CPU)."""
+    return resolve_precision(cfg.train.precision, default_device(), _PRECISION)
 
 
 def retrain_advice(out: Path, variant: str) -> str:
@@ -263,9 +280,15 @@ class Trainer:
         self.best_dir, self.latest_dir = self.ckpt_dir / "best", self.ckpt_dir / "latest"
         self.tracker = tracker if tracker is not None else _NoTracker()
         # cpu=True without CUDA: that is how accelerate recognises CPU processes under torchrun (gloo);
-        # on a CUDA machine accelerate picks the GPUs.
+        # on a CUDA machine accelerate picks the GPUs. mixed_precision: autocast around the model's forwards,
+        # fp32 master weights, and for fp16 a gradient scaler (clip_grad_norm_ unscales first, an overflowing
+        # step is skipped); "no" (fp32, CPU's auto) leaves the loop exactly as it was.
         self.acc = accelerator or Accelerator(gradient_accumulation_steps=cfg.train.grad_accum_steps,
-                                              cpu=not torch.cuda.is_available())
+                                              cpu=not torch.cuda.is_available(),
+                                              mixed_precision=ACCELERATE_NAMES[training_precision(cfg)])
+        # What the forwards really run in, read back from the accelerator (also when one was passed in).
+        self.precision = {"no": "fp32"}.get(self.acc.mixed_precision, self.acc.mixed_precision)
+        enable_tf32(self.acc.device)  # what stays fp32 (fp32 runs, autocast's fp32 ops) on Ampere and later
         self.progress = progress and self.acc.is_main_process
 
         set_seed(self.seed)
@@ -288,13 +311,15 @@ class Trainer:
                                       betas=(self.args.adam_beta1, self.args.adam_beta2))
         # Stepped by hand once per optimizer step: accelerate's wrapper would step it once per process.
         self.scheduler = get_cosine_schedule_with_warmup(optimizer, int(self.args.warmup_ratio * total), total)
+        # In place, before prepare (so DDP wraps the compiled module); state-dict keys stay as they are.
+        model = maybe_compile(model, self.args.compile)
         self.model, self.optimizer = self.acc.prepare(model, optimizer)
         self.acc.register_for_checkpointing(self.scheduler)
 
         self.state = {"epoch": 0, "batch": 0, "global_step": 0, "best_val_loss": math.inf, "best_epoch": -1,
                       "patience_counter": 0, "finished": False, "stopped_early": False, "final_val_loss": math.nan,
                       "train_time_s": 0.0, "variant": variant, "seed": self.seed,
-                      "wandb_run_id": None, "snapshots": [], "snapshot_time_s": 0.0}
+                      "wandb_run_id": None, "snapshots": [], "snapshot_time_s": 0.0, "precision": self.precision}
 
     # -- helpers ---------------------------------------------------------------------------------------------
 
@@ -481,6 +506,7 @@ class Trainer:
         resumed = self._try_resume()
         self.state.setdefault("snapshots", [])  # a state saved before snapshots existed
         self.state.setdefault("snapshot_time_s", 0.0)
+        self.state["precision"] = self.precision  # a state from before the setting: check_reusable found it fp32 too
         if self.acc.is_main_process:
             self._clear_unlisted_snapshots()
         self.state["wandb_run_id"] = getattr(self.tracker, "run_id", None) or self.state.get("wandb_run_id")
@@ -605,7 +631,8 @@ class Trainer:
         return TrainResult(self.variant, self.slug, self.seed, st["epoch"], st["global_step"], st["best_val_loss"],
                            st["final_val_loss"], st["best_epoch"], st["train_time_s"], self.parameters,
                            str(self.best_dir), str(self.latest_dir), st["stopped_early"],
-                           snapshots=len(st.get("snapshots") or []), snapshot_time_s=st.get("snapshot_time_s", 0.0))
+                           snapshots=len(st.get("snapshots") or []), snapshot_time_s=st.get("snapshot_time_s", 0.0),
+                           precision=st.get("precision", "fp32"))
 
 
 def result_dict(result: TrainResult) -> dict[str, Any]:

@@ -184,9 +184,13 @@ class _Recorder:
 
 
 def _trained_with(cfg: ExperimentConfig) -> dict[str, Any]:
-    from mono_s2s.train import _TRAINED_WITH
+    from mono_s2s.train import _TRAINED_WITH, training_precision
 
-    return json.loads(json.dumps({k: cfg.to_dict()[k] for k in _TRAINED_WITH}))  # tuples as lists, as read back
+    trained = json.loads(json.dumps({k: cfg.to_dict()[k] for k in _TRAINED_WITH}))  # tuples as lists, as read back
+    # train.precision as it resolved here ("auto" is fp32 on CPU, bf16 or fp16 on a GPU); a trial from before the
+    # setting existed trained in fp32 (_read_finished).
+    trained["train"]["precision"] = training_precision(cfg)
+    return trained
 
 
 def _finite(x: float) -> float | None:
@@ -206,7 +210,10 @@ def _read_finished(folder: Path, cfg: ExperimentConfig) -> Trial | None:
     except (ValueError, KeyError, TypeError):
         raise UserError(f"{path} is not a trial record of mono-s2s tune; move it away to run that trial again") \
             from None
-    diff = first_difference(saved.get("config") or {}, _trained_with(cfg), SPEED_ONLY)
+    was = saved.get("config") or {}
+    if isinstance(was.get("train"), dict):
+        was["train"].setdefault("precision", "fp32")
+    diff = first_difference(was, _trained_with(cfg), SPEED_ONLY)
     if diff:
         key, was, now = diff
         raise UserError(f"{path}: this trial was run with {key}={was!r}, not {now!r}; use another --out "

@@ -37,6 +37,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from mono_s2s.precision import autocast, check_resolved
 from mono_s2s.progress import bar as progress_bar
 from mono_s2s.results import record_problem
 
@@ -224,7 +225,7 @@ class Objective:
     """
 
     def __init__(self, model, tokenizer, max_source_tokens: int, max_summary_tokens: int, prefix: str = "",
-                 batch_size: int = 32) -> None:
+                 batch_size: int = 32, precision: str = "fp32") -> None:
         self.model = model.eval()
         self.tok = tokenizer
         self.max_source = max_source_tokens
@@ -233,6 +234,9 @@ class Objective:
         self.batch_size = batch_size
         self.queries = 0
         self.device = next(model.parameters()).device
+        # Resolved attacks.precision (mono_s2s.precision): the forwards run under autocast for bf16/fp16, under
+        # nothing for fp32; _per_sample_nll takes the logits to float32 either way.
+        self.precision = check_resolved(precision)
 
     # -- text <-> ids ------------------------------------------------------------------------------------------
 
@@ -290,7 +294,8 @@ class Objective:
         with torch.inference_mode():
             for rows in self._groups(sources, labels):
                 input_ids, mask, lab, dec = self._tensors(sources, labels, rows)
-                logits = self.model(input_ids=input_ids, attention_mask=mask, decoder_input_ids=dec).logits
+                with autocast(self.device, self.precision):
+                    logits = self.model(input_ids=input_ids, attention_mask=mask, decoder_input_ids=dec).logits
                 for i, v in zip(rows, self._per_sample_nll(logits, lab).tolist()):
                     out[i] = v
         return out
@@ -304,7 +309,8 @@ class Objective:
         for rows in self._groups(sources, labels):
             input_ids, mask, lab, dec = self._tensors(sources, labels, rows)
             embeds = self.model.get_input_embeddings()(input_ids).detach().requires_grad_(True)
-            logits = self.model(inputs_embeds=embeds, attention_mask=mask, decoder_input_ids=dec).logits
+            with autocast(self.device, self.precision):
+                logits = self.model(inputs_embeds=embeds, attention_mask=mask, decoder_input_ids=dec).logits
             per = self._per_sample_nll(logits, lab)
             # The gradient of the summed per-row NLL: each row's slice is its own sample's gradient.
             (grad,) = torch.autograd.grad(per.sum(), embeds)
