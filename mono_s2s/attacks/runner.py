@@ -110,8 +110,9 @@ SETTINGS_FILE = "attack_settings.json"
 # record valid (and lowering it is harmless); every other attack setting changes what a record means.
 _COUNTS = frozenset({"hotflip_samples", "universal_eval_samples", "nes_samples", "substitution_samples",
                      "injection_samples", "ood_samples",
-                     # How many searches share the engine's forwards: a record is the same whatever it is.
-                     "concurrency",
+                     # How many searches share the engine's forwards, and compiling the model: a record is the
+                     # same whatever they are.
+                     "concurrency", "compile",
                      # Budget points: each record carries its own, so adding or dropping points keeps the others.
                      "hotflip_budgets", "universal_budgets", "nes_budgets", "substitution_budgets",
                      "injection_budgets", "ood_budgets"})
@@ -124,10 +125,13 @@ def _same_attack_settings(cfg: ExperimentConfig, results_dir: Path) -> None:
     from mono_s2s.config import first_difference
 
     path = results_dir / SETTINGS_FILE
-    # ood_wordnet as it took effect: installing WordNet's data changes what the OOD records mean.
-    now = {**cfg.to_dict()["attacks"], "ood_wordnet": wordnet_used(cfg.attacks)}
+    # ood_wordnet as it took effect: installing WordNet's data changes what the OOD records mean; the precision
+    # as resolved ("auto" is fp32 on one machine, bf16 on another).
+    now = {**cfg.to_dict()["attacks"], "ood_wordnet": wordnet_used(cfg.attacks), "precision": attack_precision(cfg)}
     if path.is_file() and (results_dir / RECORDS_FILE).is_file():
-        diff = first_difference(json.loads(path.read_text(encoding="utf-8")), now, _COUNTS)
+        before = json.loads(path.read_text(encoding="utf-8"))
+        before.setdefault("precision", "fp32")  # records from before the setting were made in fp32
+        diff = first_difference(before, now, _COUNTS)
         if diff:
             key, was, new = diff
             raise UserError(f"{results_dir / RECORDS_FILE}: these attack records were made with attacks.{key}={was!r}, "
@@ -174,6 +178,15 @@ def attack_device():
     import torch
 
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def attack_precision(cfg: ExperimentConfig) -> str:
+    """``attacks.precision`` resolved on :func:`attack_device` (fp32 on a CPU), TF32 switched on where it exists."""
+    from mono_s2s.precision import enable_tf32, resolve_precision
+
+    device = attack_device()
+    enable_tf32(device)
+    return resolve_precision(cfg.attacks.precision, device, "attacks.precision")
 
 
 def load_models(cfg: ExperimentConfig, out: Path) -> dict[str, tuple]:
@@ -309,11 +322,14 @@ def run_attacks(cfg: ExperimentConfig, phase: Phase, out: Path, tracker, progres
     from mono_s2s.attacks.common import evaluate_triggers_per_sample
     from mono_s2s.attacks.registry import REGISTRY, headline_budget
     from mono_s2s.attacks.universal import universal_attack
+    from mono_s2s.precision import maybe_compile
 
     args, d, samples, models = cfg.attacks, cfg.data, phase.samples, phase.models
     results_dir = out / "results"
     slugs = list(models)
-    objectives = {slug: Objective(m, tok, d.max_source_tokens, d.max_summary_tokens, d.source_prefix)
+    precision = attack_precision(cfg)
+    objectives = {slug: Objective(maybe_compile(m, args.compile), tok, d.max_source_tokens, d.max_summary_tokens,
+                                  d.source_prefix, precision=precision)
                   for slug, (m, tok) in models.items()}
     store = RecordStore(results_dir / RECORDS_FILE)
     triggers_file = results_dir / TRIGGERS_FILE
