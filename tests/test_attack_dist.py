@@ -1,15 +1,25 @@
-"""The attack phase on several processes (mono_s2s.attacks.shard): the split of the samples, the merge of the ranks'
-records, and the resume of a launch killed before its merge."""
+"""The attack phase on several processes (mono_s2s.attacks.shard): the merge of the ranks' records, and two
+CPU processes under torchrun (gloo) giving the records of one."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
+
+from conftest import SMALLEST_RUN_SETS
 
 from mono_s2s.attacks.common import AttackRecord
 from mono_s2s.attacks.shard import Dist, ShardedStore, rank_file, shard
 from mono_s2s.attacks.store import RECORDS_FILE
+from mono_s2s.config import build_config
 from mono_s2s.data.records import Record
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class InProcess(Dist):
@@ -99,3 +109,78 @@ def test_a_launch_killed_before_its_merge_is_resumed_without_redoing_records(tmp
     store.add(_record("a1", "m", samples[3]))
     assert store.merge()
     assert [k[2] for k in _keys(results / RECORDS_FILE)] == ["s0", "s1", "s2", "s3"]
+
+
+# -- two processes under torchrun ---------------------------------------------------------------------------------
+
+SETS = (*SMALLEST_RUN_SETS, "train.matched=false")
+FLAGS = ["--wandb", "disabled", *(word for s in SETS for word in ("--set", s))]
+
+
+def _env() -> dict:
+    # One intra-op thread per process, as in test_train.py (torchrun sets it too): both runs use the same count.
+    return {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def _checkpoints(out: Path) -> None:
+    """Both variants at initialisation, their weight matrices redrawn from N(0, 0.3): HF's small init writes
+    the same few tokens whatever the source, and records that all look alike could hide a mix-up."""
+    import torch
+
+    from mono_s2s.checkpoint import save_checkpoint
+    from mono_s2s.config import VARIANT_SLUGS
+    from mono_s2s.data.synthetic import generate_corpus
+    from mono_s2s.models import build_model
+    from mono_s2s.tokenizer import train_tokenizer
+
+    cfg = build_config("tiny", overrides=list(SETS))
+    tokenizer = train_tokenizer(generate_corpus(0, 40, 4, 4)["train"], cfg.model.vocab_size)
+    for i, variant in enumerate(cfg.model.variants):
+        model = build_model(cfg.model, variant, tokenizer, seed=0)
+        torch.manual_seed(i)
+        with torch.no_grad():
+            for p in model.parameters():
+                if p.dim() > 1:
+                    p.normal_(0.0, 0.3)
+        save_checkpoint(out / "checkpoints" / VARIANT_SLUGS[variant] / "best", model, tokenizer, cfg)
+
+
+@pytest.mark.slow
+def test_two_processes_give_the_records_of_one(tmp_path):
+    import shutil
+
+    one, two = tmp_path / "one", tmp_path / "two"
+    _checkpoints(one)
+    shutil.copytree(one, two)
+    worker = str(ROOT / "tests" / "dist_attack_worker.py")
+    # The two launches at once (one thread each, three processes on two cores); --standalone: a free port.
+    single = subprocess.Popen([sys.executable, worker, str(one), *FLAGS], env=_env(), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                        worker, str(two), *FLAGS], env=_env(), capture_output=True, text=True, timeout=600)
+    single_out, _ = single.communicate(timeout=600)
+    assert single.returncode == 0, single_out[-3000:]
+    assert r.returncode == 0, r.stderr[-3000:]
+
+    records = {}
+    for run in (one, two):
+        lines = (run / "results" / RECORDS_FILE).read_text().splitlines()
+        records[run] = [{k: v for k, v in json.loads(line).items() if k != "seconds"} for line in lines]
+    assert len(records[one]) == len(records[two]) > 0
+    for a, b in zip(records[one], records[two]):  # field by field, in the same order
+        assert a == b, (a["attack"], a["model"], a["sample_id"])
+    assert json.loads((one / "results" / "attack_settings.json").read_text()) == \
+        json.loads((two / "results" / "attack_settings.json").read_text())
+    triggers = [json.loads((run / "results" / "universal_triggers.json").read_text()) for run in (one, two)]
+    assert [{slug: {k: v for k, v in t.items() if k != "seconds"} for slug, t in run.items()} for run in triggers] == \
+        [{slug: {k: v for k, v in t.items() if k != "seconds"} for slug, t in triggers[0].items()}] * 2
+    # Each rank attacked its own samples: none twice, none left to the other, both ranks some.
+    added = [json.loads((two / f"added.rank{r}.json").read_text()) for r in (0, 1)]
+    keys = [{tuple(k) for k in a} for a in added]
+    assert len(keys[0]) == len(added[0]) > 0 and len(keys[1]) == len(added[1]) > 0 and not keys[0] & keys[1]
+    assert keys[0] | keys[1] == {(r["attack"], r["model"], r["sample_id"], r["budget"]) for r in records[two]}
+    assert not list((two / "results").glob("attack_records.rank*"))
+    # Rank 0 alone reported: the results file and its tables once, from every record.
+    results = json.loads((two / "results" / "adversarial_results.json").read_text())
+    assert results["summary"]["hotflip"]["mono"]["n"] == 2
+    assert r.stdout.count("diff = nonmono - mono") == 1, r.stdout[-3000:]

@@ -29,6 +29,7 @@ from typing import Callable
 from mono_s2s.attacks import transfer_name
 from mono_s2s.attacks.common import AttackRecord, Objective
 from mono_s2s.attacks.logs import log_adversarial, log_hotflip_iterations, log_universal_sweeps
+from mono_s2s.attacks.shard import ShardedStore
 from mono_s2s.attacks.store import RECORDS_FILE, RecordStore
 from mono_s2s.config import VARIANT_SLUGS, ExperimentConfig
 from mono_s2s.data.records import Record
@@ -71,16 +72,19 @@ def select_samples(corpus: dict[str, list[Record]], args) -> dict[str, list[Reco
             "universal_train": val[:args.universal_train_samples]}
 
 
-def _each_sample(store: RecordStore, attack: str, slug: str, samples: list[Record],
+def _each_sample(store: ShardedStore, attack: str, slug: str, samples: list[Record],
                  run: Callable[[list[Record]], list[AttackRecord]], progress: bool = True,
                  on_record: Callable[[AttackRecord], None] | None = None) -> None:
     """Run ``run([sample])`` for the samples not yet in the store, storing each record as it comes.
 
     Each record keeps the wall time it took (``seconds``), so the attack times
     reported after a resumed run are those of the work in the records, not of the resume.
+    Under a launch of several processes each rank attacks only its shard of ``samples``
+    (:meth:`~mono_s2s.attacks.shard.ShardedStore.mine`).
     """
     from mono_s2s.progress import bar as progress_bar
 
+    samples = store.mine(attack, slug, samples)
     for sample in progress_bar(samples, desc=f"{attack} [{slug}]", disable=not progress, leave=False):
         if (attack, slug, sample.id) in store.done:
             continue
@@ -106,6 +110,7 @@ def _same_attack_settings(cfg: ExperimentConfig, results_dir: Path) -> None:
     from mono_s2s.attacks.ood import wordnet_used
     from mono_s2s.checkpoint import write_text_atomically
     from mono_s2s.config import first_difference
+    from mono_s2s.processes import process_rank
 
     path = results_dir / SETTINGS_FILE
     # ood_wordnet as it took effect: installing WordNet's data changes what the OOD records mean.
@@ -116,7 +121,8 @@ def _same_attack_settings(cfg: ExperimentConfig, results_dir: Path) -> None:
             key, was, new = diff
             raise UserError(f"{results_dir / RECORDS_FILE}: these attack records were made with attacks.{key}={was!r}, "
                             f"not {new!r}; use another --out (or move the records away) to attack again")
-    write_text_atomically(path, json.dumps(now, indent=1))
+    if process_rank() == 0:  # every rank checks (and refuses alike); rank 0 writes
+        write_text_atomically(path, json.dumps(now, indent=1))
 
 
 def trained_models(cfg: ExperimentConfig, out: Path) -> dict[str, Path]:
@@ -150,14 +156,15 @@ def trained_models(cfg: ExperimentConfig, out: Path) -> dict[str, Path]:
 
 
 def attack_device():
-    """Where the attacks run: the first CUDA GPU when there is one (Colab, a GPU machine), else the CPU.
+    """Where the attacks run: a CUDA GPU when there is one (Colab, a GPU machine; under a launch of several
+    processes each rank's own, :func:`mono_s2s.attacks.shard.rank_device`), else the CPU.
 
     Checkpoints load on the CPU; without this move a GPU user's attack phase would
     silently run there. (Apple's MPS is not chosen: nothing here has been tested on it.)
     """
-    import torch
+    from mono_s2s.attacks.shard import rank_device
 
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return rank_device()
 
 
 def load_models(cfg: ExperimentConfig, out: Path) -> dict[str, tuple]:
@@ -261,12 +268,14 @@ def _learned_trigger(triggers_file: Path, triggers: dict, slug: str, objective: 
 
 
 def run_attacks(cfg: ExperimentConfig, phase: Phase, out: Path, tracker, progress: bool = True,
-                resumed_run: bool = False) -> dict:
+                resumed_run: bool = False) -> dict | None:
     """All attacks on all trained variants, logged to ``tracker`` (the adversarial wandb run).
 
     Records stream to ``results/attack_records.jsonl`` as samples finish. Returns
     the results (:func:`mono_s2s.results.build_results`); the analysis and the
-    results file are the report's (the pipeline passes the results on).
+    results file are the report's (the pipeline passes the results on). Under a
+    launch of several processes (:mod:`mono_s2s.attacks.shard`) every rank calls
+    this; rank 0 returns the results, the others None once their records are written.
     ``resumed_run``: ``tracker`` continues the wandb run that logged the records
     already on disk, so their per-iteration rows are not logged a second time.
     """
@@ -279,15 +288,20 @@ def run_attacks(cfg: ExperimentConfig, phase: Phase, out: Path, tracker, progres
     slugs = list(models)
     objectives = {slug: Objective(m, tok, d.max_source_tokens, d.max_summary_tokens, d.source_prefix)
                   for slug, (m, tok) in models.items()}
-    store = RecordStore(results_dir / RECORDS_FILE)
+    # Each rank of a launch of several processes attacks its shard of the samples (mono_s2s.attacks.shard).
+    store = ShardedStore(results_dir)
+    dist = store.dist
+    progress = progress and dist.is_main
     triggers_file = results_dir / TRIGGERS_FILE
     triggers = json.loads(triggers_file.read_text()) if triggers_file.is_file() else {}
 
     each = functools.partial(_each_sample, progress=progress)
     # HotFlip's per-iteration keys are logged from each finished record (as each sample ends). A phase
     # that opens a new wandb run logs the samples finished before it too (their records are on disk,
-    # the run they were first logged in is another one); a resumed run already holds them.
-    for record in ([] if resumed_run else store.records):
+    # the run they were first logged in is another one); a resumed run already holds them, except
+    # those of other ranks that a killed launch never merged (so rank 0 never logged them).
+    unlogged = store.take_unlogged()
+    for record in (unlogged if resumed_run else store.records):
         if record.attack == "hotflip":
             log_hotflip_iterations(tracker, record)
 
@@ -299,8 +313,13 @@ def run_attacks(cfg: ExperimentConfig, phase: Phase, out: Path, tracker, progres
     for slug, obj in objectives.items():
         learned_before = slug in triggers
         for name, spec in REGISTRY.items():
-            prepared = (_learned_trigger(triggers_file, triggers, slug, obj, samples["universal_train"], args, progress)
-                        if spec.prepare is not None else None)
+            prepared = None
+            if spec.prepare is not None:
+                with dist.main_first():  # rank 0 learns the trigger and writes it; then the others read it
+                    if not dist.is_main:
+                        triggers.update(json.loads(triggers_file.read_text()))
+                    prepared = _learned_trigger(triggers_file, triggers, slug, obj, samples["universal_train"],
+                                                args, progress)
             each(store, name, slug, samples[spec.samples],
                  lambda ss, run=spec.run, prepared=prepared: run(obj, ss, args, slug, progress=False,
                                                                  prepared=prepared),
@@ -322,6 +341,10 @@ def run_attacks(cfg: ExperimentConfig, phase: Phase, out: Path, tracker, progres
                 objectives[target], ss, args, target, progress=False, prepared=triggers[source]["ids"],
                 attack=uni_name))
 
+    if not store.merge():  # rank 0 merges every rank's records; the others are done
+        return None
+    for record in store.take_unlogged():  # the other ranks' records: only rank 0 logs
+        on_record(record)
     _fill_outputs(store, objectives, {r.id: r for v in samples.values() for r in v}, cfg, progress)
     clean, ffn, matched = _from_training(out, slugs)
     results = build_results(store.records, slugs, triggers, samples, phase.config, clean, matched=matched)
