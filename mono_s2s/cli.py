@@ -111,7 +111,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         _show(*run_experiment(cfg, prepared, out))
     else:
         _, tables = run_seeds(cfg, prepared, out)
-        print_seed_table(tables)
+        if tables is not None:  # None: not rank 0 of a launch of several processes
+            print_seed_table(tables)
     return 0
 
 
@@ -120,6 +121,8 @@ def _show(results: dict, rep) -> None:
     from mono_s2s.attacks.logs import print_results
     from mono_s2s.report import print_report
 
+    if results is None:  # not rank 0 of a launch of several processes: rank 0 shows them
+        return
     print_results(results)
     print_report(rep)
 

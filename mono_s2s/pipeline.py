@@ -316,11 +316,14 @@ def attack_phase(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Pa
     import json
 
     from mono_s2s import report, tracking
+    from mono_s2s.attacks import shard
     from mono_s2s.attacks.runner import prepare_phase, run_attacks
     from mono_s2s.checkpoint import write_text_atomically
 
     # The matched arm first (built once: `mono-s2s attack` after separate `train` commands builds it here).
-    matched_arm(cfg, corpus, out, progress=progress)
+    # Under a launch of several processes rank 0 builds it, then the others find it built.
+    with shard.context().main_first():
+        matched_arm(cfg, corpus, out, progress=progress)
     phase = prepare_phase(cfg, corpus, out)  # every refusal before a wandb run is opened
     run_file = out / "results" / "adversarial_run.json"
     try:
@@ -337,6 +340,8 @@ def attack_phase(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Pa
             write_text_atomically(run_file, json.dumps({"run_id": run_id, "finished": False}))
         results = run_attacks(cfg, phase, out, tracker, progress=progress,
                               resumed_run=bool(resume_id) and tracker.run_id == resume_id)
+        if results is None:  # not rank 0 of a launch of several processes: rank 0 reports
+            return None, None
         # The analysis goes into this same wandb run (the guide's final/* keys).
         rep = report.publish(results, out, tracker=tracker, quiet=True, n_seeds=cfg.seeds)
     if run_id:
@@ -376,7 +381,11 @@ def run_seeds(cfg: ExperimentConfig, prepared: Prepared, out: Path, progress: bo
                                        tracking=dataclasses.replace(cfg.tracking, group=group))
         say(f"== seed {k + 1}/{cfg.seeds} (train.seed={seed}) in {out / f'seed_{k}'}")
         _, rep = run_experiment(seed_cfg, prepared, out / f"seed_{k}", progress=progress)
+        if rep is None:  # not rank 0 of a launch of several processes (mono_s2s.attacks.shard)
+            continue
         if progress:
             report.print_report(rep)
         reports.append(rep)
+    if len(reports) < cfg.seeds:  # not rank 0: rank 0 writes the tables across seeds
+        return reports, None
     return reports, report.aggregate_seeds(out, reports)

@@ -28,6 +28,7 @@ from typing import Callable
 from mono_s2s.attacks import transfer_name
 from mono_s2s.attacks.common import AttackRecord, Objective
 from mono_s2s.attacks.logs import log_adversarial, log_hotflip_iterations, log_universal_sweeps
+from mono_s2s.attacks.shard import ShardedStore
 from mono_s2s.attacks.store import RECORDS_FILE, RecordStore
 from mono_s2s.config import VARIANT_SLUGS, ExperimentConfig
 from mono_s2s.data.records import Record
@@ -123,6 +124,7 @@ def _same_attack_settings(cfg: ExperimentConfig, results_dir: Path) -> None:
     from mono_s2s.attacks.ood import wordnet_used
     from mono_s2s.checkpoint import write_text_atomically
     from mono_s2s.config import first_difference
+    from mono_s2s.processes import process_rank
 
     path = results_dir / SETTINGS_FILE
     # ood_wordnet as it took effect: installing WordNet's data changes what the OOD records mean; the precision
@@ -136,7 +138,8 @@ def _same_attack_settings(cfg: ExperimentConfig, results_dir: Path) -> None:
             key, was, new = diff
             raise UserError(f"{results_dir / RECORDS_FILE}: these attack records were made with attacks.{key}={was!r}, "
                             f"not {new!r}; use another --out (or move the records away) to attack again")
-    write_text_atomically(path, json.dumps(now, indent=1))
+    if process_rank() == 0:  # every rank checks (and refuses alike); rank 0 writes
+        write_text_atomically(path, json.dumps(now, indent=1))
 
 
 def trained_models(cfg: ExperimentConfig, out: Path) -> dict[str, Path]:
@@ -170,14 +173,15 @@ def trained_models(cfg: ExperimentConfig, out: Path) -> dict[str, Path]:
 
 
 def attack_device():
-    """Where the attacks run: the first CUDA GPU when there is one (Colab, a GPU machine), else the CPU.
+    """Where the attacks run: a CUDA GPU when there is one (Colab, a GPU machine; under a launch of several
+    processes each rank's own, :func:`mono_s2s.attacks.shard.rank_device`), else the CPU.
 
     Checkpoints load on the CPU; without this move a GPU user's attack phase would
     silently run there. (Apple's MPS is not chosen: nothing here has been tested on it.)
     """
-    import torch
+    from mono_s2s.attacks.shard import rank_device
 
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return rank_device()
 
 
 def attack_precision(cfg: ExperimentConfig) -> str:
@@ -310,12 +314,14 @@ def _learned_triggers(triggers_file: Path, triggers: dict, slug: str, objective:
 
 
 def run_attacks(cfg: ExperimentConfig, phase: Phase, out: Path, tracker, progress: bool = True,
-                resumed_run: bool = False) -> dict:
+                resumed_run: bool = False) -> dict | None:
     """All attacks on all trained variants, logged to ``tracker`` (the adversarial wandb run).
 
     Records stream to ``results/attack_records.jsonl`` as samples finish. Returns
     the results (:func:`mono_s2s.results.build_results`); the analysis and the
-    results file are the report's (the pipeline passes the results on).
+    results file are the report's (the pipeline passes the results on). Under a
+    launch of several processes (:mod:`mono_s2s.attacks.shard`) every rank calls
+    this; rank 0 returns the results, the others None once their records are written.
     ``resumed_run``: ``tracker`` continues the wandb run that logged the records
     already on disk, so their per-iteration rows are not logged a second time.
     """
@@ -331,15 +337,21 @@ def run_attacks(cfg: ExperimentConfig, phase: Phase, out: Path, tracker, progres
     objectives = {slug: Objective(maybe_compile(m, args.compile), tok, d.max_source_tokens, d.max_summary_tokens,
                                   d.source_prefix, precision=precision)
                   for slug, (m, tok) in models.items()}
-    store = RecordStore(results_dir / RECORDS_FILE)
+    # Each rank of a launch of several processes attacks its shard of the samples (mono_s2s.attacks.shard).
+    store = ShardedStore(results_dir)
+    dist = store.dist
+    progress = progress and dist.is_main
     triggers_file = results_dir / TRIGGERS_FILE
     triggers = json.loads(triggers_file.read_text()) if triggers_file.is_file() else {}
 
     # HotFlip's per-iteration keys are logged from each finished record (as each sample ends). A phase
     # that opens a new wandb run logs the samples finished before it too (their records are on disk,
     # the run they were first logged in is another one); a resumed run already holds them.
+    # Under a launch of several processes, a resumed run lacks the records of other ranks that a killed
+    # launch never merged (rank 0, the only one that logs, never saw them).
     headline = {name: headline_budget(name, args) for name in REGISTRY}
-    for record in ([] if resumed_run else store.records):
+    unlogged = store.take_unlogged()
+    for record in (unlogged if resumed_run else store.records):
         if record.attack == "hotflip" and record.budget in (None, headline["hotflip"]):
             log_hotflip_iterations(tracker, record)
 
@@ -354,11 +366,15 @@ def run_attacks(cfg: ExperimentConfig, phase: Phase, out: Path, tracker, progres
         searches = []
         for name, spec in REGISTRY.items():
             points = args.budget_points(name, spec.budget_setting)
-            todo = _missing(store, name, slug, samples[spec.samples], points)
+            # This rank's shard of the samples (all of them in one process; mono_s2s.attacks.shard).
+            todo = _missing(store, name, slug, store.mine(name, slug, samples[spec.samples]), points)
             prepared = None
-            if spec.prepare is not None and todo:
-                prepared = _learned_triggers(triggers_file, triggers, slug, obj, samples["universal_train"], args,
-                                             points, progress)
+            if spec.prepare is not None:
+                with dist.main_first():  # rank 0 learns the triggers and writes them; then the others read them
+                    if not dist.is_main:
+                        triggers.update(json.loads(triggers_file.read_text()))
+                    prepared = _learned_triggers(triggers_file, triggers, slug, obj, samples["universal_train"],
+                                                 args, points, progress)
             for lacking, group in todo.items():
                 searches += spec.searches(obj, group, args, slug, list(lacking), prepared=prepared)
         _run_searches(store, obj, searches, f"attacks [{slug}]", args.concurrency, progress, on_record)
@@ -373,17 +389,22 @@ def run_attacks(cfg: ExperimentConfig, phase: Phase, out: Path, tracker, progres
             if target == source:
                 continue
             hot_name, uni_name = transfer_name("hotflip", source, target), transfer_name("universal", source, target)
-            need = [s for s in samples["hotflip"] if s.id in hot
+            need = [s for s in store.mine(hot_name, target, samples["hotflip"]) if s.id in hot
                     and (hot_name, target, s.id, len(hot[s.id])) not in store.done]
             for record in (evaluate_triggers_per_sample(objectives[target], need, hot, args, target, hot_name)
                            if need else []):
                 store.add(record)
             trig = triggers[source]["ids"]
-            need = [s for s in samples["universal"] if (uni_name, target, s.id, len(trig)) not in store.done]
+            need = [s for s in store.mine(uni_name, target, samples["universal"])
+                    if (uni_name, target, s.id, len(trig)) not in store.done]
             for record in (universal_attack(objectives[target], need, args, target, progress=False, prepared=trig,
                                             attack=uni_name) if need else []):
                 store.add(record)
 
+    if not store.merge():  # rank 0 merges every rank's records; the others are done
+        return None
+    for record in store.take_unlogged():  # the other ranks' records: only rank 0 logs
+        on_record(record)
     _fill_outputs(store, objectives, {r.id: r for v in samples.values() for r in v}, cfg, progress)
     clean, ffn, matched = _from_training(out, slugs)
     results = build_results(store.records, slugs, triggers, samples, phase.config, clean, matched=matched)
