@@ -144,8 +144,9 @@ def curve_rows(curves: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def auc_rows(curves: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One flat row per attack × model × area measure: ``attack, unit, model, measure, mean, ci_low, ci_high, n``."""
+    """One flat row per attack × model × area measure (attacks with budget points only): ``attack, unit, model,
+    measure, mean, ci_low, ci_high, n``."""
     return [{"attack": attack, "unit": section["unit"], "model": model, "measure": name,
              **{s: per_model["auc"][name][s] for s in STATS}}
-            for attack, section in curves.items() for model, per_model in section["models"].items()
-            for name in AUC_MEASURES]
+            for attack, section in curves.items() if section["budgets"]
+            for model, per_model in section["models"].items() for name in AUC_MEASURES]
