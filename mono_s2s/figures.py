@@ -3,6 +3,9 @@
 * :func:`analysis_figure` -- eight panels (the seed notebook's six, plus clean quality and
   transfer) from the per-sample ``pairs`` frame, the per-attack comparison ``table`` and,
   optionally, clean ROUGE and the transfer matrices.
+* :func:`curves_figure` -- the robustness curves (issue 13): one column per attack, the
+  mean ROUGE-L drop (primary) and ΔNLL (secondary) against the attack's budget, a line
+  with its 95 % CI band per arm, from the results file's ``curves`` section.
 * :func:`save_figure` -- write it as a PNG atomically.
 
 Only drawing happens here: statistics (CIs, Holm-corrected p-values) arrive precomputed,
@@ -22,6 +25,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
@@ -303,6 +307,61 @@ def analysis_figure(pairs: pd.DataFrame, table: pd.DataFrame, clean: pd.DataFram
                    loc="outside lower center", ncol=len(models), frameon=False, fontsize=12)
         fig.suptitle(title or "Robustness of monotone vs non-monotone summarizers under attack",
                      fontsize=16, fontweight="bold")
+    return fig
+
+
+# The rows of the curves figure: (measure of mono_s2s.curves, y label).
+CURVE_ROWS = (("rouge_drop", "mean ROUGE-L drop"), ("abs_degradation", f"mean {DELTA_NLL}"))
+
+
+def curves_figure(curves: dict, title: str | None = None) -> Figure:
+    """Robustness curves: a 2 x (attacks) grid, ROUGE-L drop on top, ΔNLL below, x = the attack's budget.
+
+    ``curves`` is the results file's section (:func:`mono_s2s.curves.attack_curve` per attack). Each arm
+    is a line through its means with the 95 % CI as a band (no band where a point has one sample); the
+    headline budget (the analysis's) is a dotted vertical line. Each axes is labelled
+    ``"{attack}:{measure}"``. Raises ValueError when no attack has a budget point.
+    """
+    attacks = [a for a, section in curves.items() if section.get("budgets")]
+    if not attacks:
+        raise ValueError("curves_figure: no attack has a budget point to draw")
+    models = _model_order(*(curves[a]["models"] for a in attacks))
+    styles = _styles(models)
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(max(3.6 * len(attacks) + 1, 10), 7.5), layout="constrained")
+        grid = fig.add_gridspec(len(CURVE_ROWS), len(attacks))
+        for col, attack in enumerate(attacks):
+            section = curves[attack]
+            for row, (name, ylabel) in enumerate(CURVE_ROWS):
+                ax = fig.add_subplot(grid[row, col], label=f"{attack}:{name}")
+                drawn = False
+                for m in models:
+                    points = section["models"].get(m, {}).get("points", [])
+                    x = np.array([p["budget"] for p in points], float)
+                    mean, low, high = (np.array([p[name][k] for p in points], float)
+                                       for k in ("mean", "ci_low", "ci_high"))
+                    if not np.isfinite(mean).any():
+                        continue
+                    st = styles[m]
+                    ax.plot(x, mean, marker="o", ms=4, color=st["color"], ls=st["ls"], label=st["label"])
+                    ax.fill_between(x, low, high, color=st["color"], alpha=0.18, lw=0)
+                    drawn = True
+                if not drawn:
+                    _no_data(ax, "not measured")
+                else:
+                    ax.axhline(0, color="0.3", lw=0.8)
+                    ax.axvline(section["headline"], color="0.5", ls=":", lw=1)
+                    ax.set_xticks(section["budgets"])
+                    ax.set_xlabel(section["unit"])
+                if col == 0:
+                    ax.set_ylabel(ylabel)
+                if row == 0:
+                    ax.set_title(f"{attack} (headline {section['headline']})")
+        fig.legend(handles=[Line2D([], [], color=styles[m]["color"], ls=styles[m]["ls"], marker="o", ms=4,
+                                   label=styles[m]["label"]) for m in models],
+                   loc="outside lower center", ncol=len(models), frameon=False, fontsize=12)
+        fig.suptitle(title or "Robustness curves: mean degradation vs attack budget, 95% CI",
+                     fontsize=14, fontweight="bold")
     return fig
 
 

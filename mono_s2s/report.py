@@ -5,8 +5,9 @@
 :mod:`mono_s2s.results`), runs :mod:`mono_s2s.analysis` on them, and writes
 ``results/adversarial_results.json`` with its ``statistics`` / ``overall`` /
 ``key_findings`` sections, ``summary.csv``, ``adversarial_analysis.png`` and
-``key_findings.txt``. With a tracker it also logs the guide's ``final/*`` keys,
-tables, the figure and the run summary. :func:`build` does the same from a
+``key_findings.txt``, and from the results' ``curves`` section (issue 13) ``curves.csv``,
+``curve_areas.csv`` and ``robustness_curves.png``. With a tracker it also logs the guide's
+``final/*`` keys, tables, the figures and the run summary. :func:`build` does the same from a
 saved results file (``mono-s2s report``).
 
 Several seeds (``out/seed_*``): each seed is reported on its own, then
@@ -25,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from mono_s2s import analysis, tracking
+from mono_s2s.curves import auc_rows, curve_rows
 from mono_s2s.checkpoint import write_text_atomically
 from mono_s2s.config import MONOTONE_VARIANTS, VARIANT_SLUGS
 from mono_s2s.errors import UserError
@@ -33,6 +35,11 @@ from mono_s2s.results import RESULTS_FILE, load_results
 
 SUMMARY_CSV = "summary.csv"
 FIGURE = "adversarial_analysis.png"
+# The robustness curves (issue 13; mono_s2s.curves): one row per attack x model x budget, one row per
+# attack x model x area measure, and the figure.
+CURVES_CSV = "curves.csv"
+CURVE_AREAS_CSV = "curve_areas.csv"
+CURVES_FIGURE = "robustness_curves.png"
 FINDINGS = "key_findings.txt"
 SEEDS_CSV = "seeds_summary.csv"
 SEEDS_FINDINGS = "seeds_key_findings.txt"
@@ -67,6 +74,9 @@ class Report:
     # Every further monotone arm (e.g. mono_cmnn) against each control present, as ``controls`` for the headline
     # one: {monotone slug: {control slug: table}}. Its equal-budget comparison with the baseline is in ``others``.
     more_controls: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)
+    # The results file's ``curves`` section ({} for a file without one) and its figure, once written.
+    curves: dict = field(default_factory=dict)
+    curves_figure: Path | None = None
 
     def control_tables(self) -> list[tuple[str, str, pd.DataFrame]]:
         """``(monotone slug, control slug, table)`` for every monotone arm against every control: the headline
@@ -91,9 +101,10 @@ def analyse(results: dict, n_boot: int = 2000, seed: int = 0, n_seeds: int = 1) 
                                     for recs in per_model.values() for r in recs])
     slugs = list(results["models"])
     a, b = _pair(slugs)
+    curves = results.get("curves") or {}
     if b is None:
         return Report(a, None, frame, pd.DataFrame(), {}, None,
-                      [f"only one model ({a}) was attacked: there is nothing to compare it with"])
+                      [f"only one model ({a}) was attacked: there is nothing to compare it with"], curves=curves)
     table = analysis.attack_table(frame, a, b, n_boot=n_boot, seed=seed)
     overall = analysis.overall(frame, a, b, n_boot=n_boot, seed=seed)
     clean = results.get("clean") or {}
@@ -117,7 +128,7 @@ def analyse(results: dict, n_boot: int = 2000, seed: int = 0, n_seeds: int = 1) 
         # PROTOCOL.md, "What the headline says": lead with the equal-quality comparison.
         findings = _matched_findings(matched, ea, eb, equal, equal_clean) + findings
     return Report(a, b, frame, table, overall, parity, findings, others, controls, matched, equal, equal_clean,
-                  more_controls=more_controls)
+                  more_controls=more_controls, curves=curves)
 
 
 def _matched_findings(m: dict, a: str, b: str, table: pd.DataFrame, clean: pd.DataFrame | None) -> list[str]:
@@ -205,12 +216,30 @@ def _figure(report: Report, results: dict, path: Path) -> Path | None:
     return figures.save_figure(fig, path)
 
 
+def _has_points(curves: dict) -> bool:
+    return any(section.get("budgets") for section in curves.values())
+
+
+def _curves_figure(report: Report, results: dict, path: Path) -> Path | None:
+    from mono_s2s import figures
+
+    if not _has_points(report.curves):
+        return None
+    preset = results.get("config", {}).get("preset", "?")
+    fig = figures.curves_figure(report.curves, title=f"Robustness curves, mean and 95% CI ({preset} preset)")
+    return figures.save_figure(fig, path)
+
+
 def write(report: Report, results: dict, results_dir: Path) -> None:
-    """summary.csv, the figure, key_findings.txt, and the analysis sections of the results file."""
+    """summary.csv, the figures, the curve CSVs, key_findings.txt, and the analysis sections of the results file."""
     results_dir = Path(results_dir)
     if not report.table.empty:
         write_text_atomically(results_dir / SUMMARY_CSV, report.table.to_csv(index_label="attack"))
     report.figure = _figure(report, results, results_dir / FIGURE)
+    if _has_points(report.curves):
+        write_text_atomically(results_dir / CURVES_CSV, pd.DataFrame(curve_rows(report.curves)).to_csv(index=False))
+        write_text_atomically(results_dir / CURVE_AREAS_CSV, pd.DataFrame(auc_rows(report.curves)).to_csv(index=False))
+    report.curves_figure = _curves_figure(report, results, results_dir / CURVES_FIGURE)
     write_text_atomically(results_dir / FINDINGS, "\n".join(report.findings) + "\n")
     results["statistics"] = statistics_section(report)
     results["overall"] = _jsonable(report.overall)
@@ -221,7 +250,9 @@ def write(report: Report, results: dict, results_dir: Path) -> None:
 
 
 def log(tracker, report: Report, results: dict) -> None:
-    """The guide's final keys, the two final tables, the figure and the run summary."""
+    """The guide's final keys, the two final tables, the figures and the run summary."""
+    if report.curves_figure is not None:
+        tracker.log_image(tracking.CURVES_FIGURE_KEY, report.curves_figure)
     if report.table.empty:
         tracker.summary({tracking.KEY_FINDINGS: "\n".join(report.findings)})
         return
@@ -269,9 +300,53 @@ def _gradient_norms(results: dict, slugs) -> dict[str, dict[str, float]]:
     return out
 
 
+def _pm(stats: dict) -> str:
+    """``mean ± half-width`` of a t-interval (symmetric), ``mean`` alone with one value, ``–`` with none."""
+    mean, low, high = stats["mean"], stats["ci_low"], stats["ci_high"]
+    if mean is None or math.isnan(mean):
+        return "–"
+    return f"{mean:.3g}" if low is None or math.isnan(low) else f"{mean:.3g} ± {(high - low) / 2:.2g}"
+
+
+def curve_tables(curves: dict) -> dict[str, pd.DataFrame]:
+    """One compact table per attack with budget points: a row per budget (``*``: the headline budget), per model
+    its records ``n``, ROUGE-L drop, ΔNLL and success rate as mean ± the 95 % t half-width."""
+    tables = {}
+    for attack, section in curves.items():
+        if not section.get("budgets"):
+            continue
+        rows = {}
+        for model, per_model in section["models"].items():
+            for point in per_model["points"]:
+                b = point["budget"]
+                row = rows.setdefault(f"{b}{'*' if b == section['headline'] else ''}", {})
+                row.update({f"{model} n": point["n"], f"{model} R-L drop": _pm(point["rouge_drop"]),
+                            f"{model} ΔNLL": _pm(point["abs_degradation"]), f"{model} succ.": _pm(point["success"])})
+        table = pd.DataFrame.from_dict(rows, orient="index")
+        tables[attack] = table
+    return tables
+
+
+def print_curves(curves: dict) -> None:
+    """The compact curve table of every attack, then each model's normalised areas."""
+    tables = curve_tables(curves)
+    if not tables:
+        return
+    print("\nRobustness curves (mean ± 95% t half-width per budget; * = headline budget, the one analysed above; "
+          "label failures left out)")
+    with pd.option_context("display.width", 200, "display.max_columns", 40):
+        for attack, table in tables.items():
+            print(f"\n{attack} (x = {curves[attack]['unit']})")
+            print(table.to_string())
+            areas = "; ".join(f"{model} ΔNLL {_pm(m['auc']['abs_degradation'])}, R-L drop {_pm(m['auc']['rouge_drop'])}"
+                              f" (n={m['auc']['abs_degradation']['n']})" for model, m in curves[attack]["models"].items())
+            print(f"area / budget range, per sample: {areas}")
+
+
 def print_report(report: Report) -> None:
-    """The robustness table next to clean quality, then the findings (pandas, fixed-width)."""
+    """The robustness table next to clean quality, the curves, then the findings (pandas, fixed-width)."""
     if report.table.empty:
+        print_curves(report.curves)
         print("\n".join(report.findings))
         return
     a, b = report.a, report.b
@@ -305,6 +380,7 @@ def print_report(report: Report) -> None:
         if report.parity is not None:
             print("\nClean quality (test split, paired by example)")
             print(report.parity.to_string())
+    print_curves(report.curves)
     print("\nKey findings")
     for line in report.findings:
         print(f"- {line}")

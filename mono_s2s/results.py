@@ -3,15 +3,29 @@
 The file is what outside tools (and ``mono-s2s report``) rely on; it holds
 enough to recompute every number without a model::
 
-    schema_version  3                                     (1: records had a relative "degradation"; 2: no
-                                                          random controls, no output-level measures)
+    schema_version  4                                     (1: records had a relative "degradation"; 2: no
+                                                          random controls, no output-level measures; 3: one
+                                                          budget per attack, no curves)
     models          ["nonmono", "mono", ...]              variant slugs, baseline first; the quality-matched arm
                                                           ("nonmono_matched" or "mono_matched") last, when built
     software        {"python", "torch", "transformers", "mono_s2s", ...}
     config          the experiment's configuration, the checkpoints attacked, the sample ids
     samples         {attack: [sample ids]}                the same for every model
     attacks         {attack: {model: [record, ...]}}      attacks: hotflip, universal, nes, substitution,
-                                                          injection, ood
+                                                          injection, ood; the headline budget's records only
+                                                          (config.attacks.<registry budget_setting>; a record
+                                                          with budget null counts as headline), as are
+                                                          "summary" and "label_failures"
+    curve_records   [record, ...]                         every record at the attacks' other budget points
+                                                          (label failures included), by attack, model, budget,
+                                                          sample id: with "attacks" and "label_failures", the
+                                                          curves' numbers can be recomputed
+    curves          {attack: {"unit", "headline", "budgets", "models": {model: {"points": [{"budget", "n",
+                    measure: {"mean", "ci_low", "ci_high", "n"}}, ...], "auc": {measure: {"mean", "ci_low",
+                    "ci_high", "n", "samples": {sample id: area}}}}}}}   the robustness curves
+                    (mono_s2s.curves): measures rouge_drop, fact_recall_drop, success, abs_degradation,
+                    adversarial_excess at every budget (95 % t-interval; label failures left out); the
+                    normalised area per sample of abs_degradation and rouge_drop
     transfer        {"hotflip" | "universal": {source model: {target model: mean absolute degradation}}}
     transfer_records [record, ...]                        attack "hotflip_transfer:nonmono->mono", ...
     universal_triggers {model: {"text", "ids", "loss", "sweep_loss", "converged", "queries"}}   the learned
@@ -22,8 +36,8 @@ enough to recompute every number without a model::
                                                           drops (NaN where no record has one)
     label_failures  {attack: {model: [record, ...]}}      records whose attacked source lost a reference fact:
                                                           counted here, left out of "attacks" (the analysis)
-    timing_s        {attack: seconds}                     wall time of each attack, all models (summed from
-                                                          the records' seconds: a resume keeps it)
+    timing_s        {attack: seconds}                     wall time of each attack, all models, every budget
+                                                          (summed from the records' seconds: a resume keeps it)
     clean           {model: {"ids", "rouge1", "rouge2", "rougeL"[, "fact_recall"]}}   per test example, same
                                                           order per model (fact_recall: the embedded corpus)
     ffn_diagnostics {model: {"layers": [...], "summary": {...}}}   is each FFN doing anything (see
@@ -66,7 +80,7 @@ from typing import Any
 from mono_s2s.attacks import ATTACKS, TRANSFER_ATTACKS, transfer_name
 from mono_s2s.errors import UserError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 RESULTS_FILE = "adversarial_results.json"
 RECORD_FIELDS = ("sample_id", "abs_degradation", "rel_degradation", "original_nll", "attacked_nll", "success")
 
@@ -153,6 +167,31 @@ def _by_sample(records) -> dict[tuple[str, str], dict]:
     return index
 
 
+def headline_budgets(config: dict | None) -> dict[str, int]:
+    """Each attack's headline budget: ``config["attacks"]`` at the registry's ``budget_setting`` (AttackArgs'
+    default when the config does not say)."""
+    from mono_s2s.attacks.registry import REGISTRY
+    from mono_s2s.config import AttackArgs
+
+    given = (config or {}).get("attacks") or {}
+    defaults = AttackArgs()
+    return {name: int(given.get(spec.budget_setting, getattr(defaults, spec.budget_setting)))
+            for name, spec in REGISTRY.items()}
+
+
+def _split_budgets(records, heads: dict[str, int]) -> tuple[list, dict[tuple[str, str, int], dict]]:
+    """``(headline records, {(attack, model, budget): {sample_id: record}})``: the records of an attack at a
+    budget other than its headline one go to the second (a later record of the same point replaces an earlier
+    one); a record without a budget, and every transfer record, is a headline record."""
+    headline, others = [], {}
+    for r in records:
+        if r.attack in heads and r.budget is not None and r.budget != heads[r.attack]:
+            others.setdefault((r.attack, r.model, r.budget), {})[r.sample_id] = r
+        else:
+            headline.append(r)
+    return headline, others
+
+
 def build_results(records, slugs: list[str], triggers: dict, samples: dict, config: dict, clean: dict,
                   matched: dict | None = None) -> dict:
     """The results of an attack phase from its records (``AttackRecord``s): every section the runner owns.
@@ -161,8 +200,18 @@ def build_results(records, slugs: list[str], triggers: dict, samples: dict, conf
     transfer matrices and records, the universal triggers, the attack times, the
     config, the clean per-example scores and the matched arm's record (when it
     is one of ``slugs``). The analysis sections are added by the report.
+
+    Records at a budget other than the attack's headline one (:func:`headline_budgets`)
+    go to ``curve_records`` only; ``curves`` is :func:`mono_s2s.curves.attack_curve`
+    over every budget, so the headline sections (and the analysis) are what they
+    were before the curves.
     """
-    index = _by_sample(records)
+    from mono_s2s.attacks.registry import REGISTRY
+    from mono_s2s.curves import attack_curve
+
+    heads = headline_budgets(config)
+    headline_records, at_budgets = _split_budgets(records, heads)
+    index = _by_sample(headline_records)
 
     def get(attack: str, slug: str) -> list:
         return list(index.get((attack, slug), {}).values())
@@ -179,6 +228,8 @@ def build_results(records, slugs: list[str], triggers: dict, samples: dict, conf
         for slug in slugs:
             every = sorted(get(attack, slug), key=lambda r: r.sample_id)
             timing[attack] += sum(r.seconds for r in every)
+            timing[attack] += sum(r.seconds for (a, s, _), recs in at_budgets.items() if (a, s) == (attack, slug)
+                                  for r in recs.values())
             # A record whose attacked source no longer states a reference fact is not a valid attack on
             # that reference: counted and kept here, left out of the records the analysis reads.
             failed = [r for r in every if r.label_preserved is False]
@@ -216,9 +267,16 @@ def build_results(records, slugs: list[str], triggers: dict, samples: dict, conf
                 if source != target:
                     transfer_records += [r.to_dict() for r in recs]
         transfer[kind] = matrix
+    curve_records = [r.to_dict() for attack in ATTACKS for slug in slugs
+                     for (a, s, b), recs in sorted(at_budgets.items(), key=lambda kv: kv[0][2])
+                     if (a, s) == (attack, slug) for _, r in sorted(recs.items())]
+    curves = {attack: attack_curve(
+        [r.to_dict() for slug in slugs for r in get(attack, slug)] + [r for r in curve_records if r["attack"] == attack],
+        list(slugs), REGISTRY[attack].budget_unit, heads[attack]) for attack in ATTACKS}
     return {"schema_version": SCHEMA_VERSION, "models": list(slugs), "software": software_versions(),
             "samples": {k: [r.id for r in v] for k, v in samples.items()}, "attacks": attacks,
-            "summary": summary, "label_failures": label_failures, "transfer": transfer, "transfer_records": transfer_records,
+            "summary": summary, "label_failures": label_failures, "curve_records": curve_records, "curves": curves,
+            "transfer": transfer, "transfer_records": transfer_records,
             "universal_triggers": {s: {k: t[k] for k in ("text", "ids", "loss", "sweep_loss", "converged", "queries")
                                        if k in t} for s, t in triggers.items()},
             "timing_s": timing, "config": config, "clean": clean,
@@ -278,6 +336,13 @@ def load_results(path: Path) -> dict[str, Any]:
         _check(path, transfer_records, "transfer_records", list, "a list of records")
         for i, r in enumerate(transfer_records):
             _check_record(path, r, f"transfer_records[{i}]")
+    curve_records = data.get("curve_records")
+    if curve_records is not None:
+        _check(path, curve_records, "curve_records", list, "a list of records")
+        for i, r in enumerate(curve_records):
+            _check_record(path, r, f"curve_records[{i}]")
+    if data.get("curves") is not None:
+        _check_curves(path, data["curves"])
     matched = data.get("matched")
     if matched is not None:
         _check(path, matched, "matched", dict, "an object or null")
@@ -300,7 +365,8 @@ def load_results(path: Path) -> dict[str, Any]:
 
 
 # What the older schemas lacked; their records cannot be rebuilt into this one without attacking again.
-_OLDER = {1: "its 'degradation' field was relative", 2: "its records have no random controls or output measures"}
+_OLDER = {1: "its 'degradation' field was relative", 2: "its records have no random controls or output measures",
+          3: "each attack has one budget and no robustness curves"}
 
 
 def _check_record(path: Path, record: Any, where: str) -> None:
@@ -310,6 +376,47 @@ def _check_record(path: Path, record: Any, where: str) -> None:
     if problem:
         name, what = problem
         raise UserError(f"{path}: field '{where}.{name}' {what}")
+
+
+def _check_curves(path: Path, curves: Any) -> None:
+    """A ``UserError`` naming the first field of the ``curves`` section that is missing or mistyped
+    (``curves.nes.models.mono.points[2].rouge_drop.mean``)."""
+    from mono_s2s.curves import AUC_MEASURES, MEASURES
+
+    number, integer = ((int, float), "a number"), (int, "an integer")
+    _check(path, curves, "curves", dict, "an object")
+    for attack, section in curves.items():
+        where = f"curves.{attack}"
+        _check(path, section, where, dict, "an object")
+        _check(path, section.get("unit"), f"{where}.unit", str, "a string")
+        _check(path, section.get("headline"), f"{where}.headline", *integer)
+        _check(path, section.get("budgets"), f"{where}.budgets", list, "a list of budgets")
+        for i, b in enumerate(section["budgets"]):
+            _check(path, b, f"{where}.budgets[{i}]", *integer)
+        _check(path, section.get("models"), f"{where}.models", dict, "an object")
+        for model, per_model in section["models"].items():
+            at = f"{where}.models.{model}"
+            _check(path, per_model, at, dict, "an object")
+            _check(path, per_model.get("points"), f"{at}.points", list, "a list")
+            for i, point in enumerate(per_model["points"]):
+                pt = f"{at}.points[{i}]"
+                _check(path, point, pt, dict, "an object")
+                _check(path, point.get("budget"), f"{pt}.budget", *integer)
+                _check(path, point.get("n"), f"{pt}.n", *integer)
+                for name in MEASURES:
+                    _check_stats(path, point.get(name), f"{pt}.{name}", number)
+            _check(path, per_model.get("auc"), f"{at}.auc", dict, "an object")
+            for name in AUC_MEASURES:
+                _check_stats(path, per_model["auc"].get(name), f"{at}.auc.{name}", number)
+                _check(path, per_model["auc"][name].get("samples"), f"{at}.auc.{name}.samples", dict,
+                       "an object (sample id: area)")
+
+
+def _check_stats(path: Path, stats: Any, where: str, number: tuple) -> None:
+    _check(path, stats, where, dict, "an object")
+    for stat in ("mean", "ci_low", "ci_high"):
+        _check(path, stats.get(stat), f"{where}.{stat}", *number)
+    _check(path, stats.get("n"), f"{where}.n", int, "an integer")
 
 
 def _check(path: Path, value: Any, field: str, kind: type, what: str) -> None:

@@ -154,6 +154,13 @@ def test_guide_holds_every_contract_name(rows):
     assert any(k.startswith(tracking.HOTFLIP_SUMMARY_PREFIX) for k in have("adversarial", {"metric"}))
 
 
+def test_guide_documents_the_curve_keys(rows):
+    """Issue 13's curve tables and figure: the keys the adversarial run logs for them are in the guide."""
+    assert {tracking.curves_table_key(a) for a in ATTACKS} <= guide_keys(rows, "adversarial", {"table"},
+                                                                          tracking.SEED_SLUGS)
+    assert tracking.CURVES_FIGURE_KEY in guide_keys(rows, "adversarial", {"image"}, tracking.SEED_SLUGS)
+
+
 def test_guide_names_project_runs_tags_and_job_types(guide_text):
     assert f"`{tracking.PROJECT}`" in guide_text and f"**`{TrackArgs().project}`**" in guide_text
     assert f"`{tracking.run_name('training', '{slug}', env='{env}', timestamp='{timestamp}')}`" in guide_text

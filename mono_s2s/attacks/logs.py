@@ -46,7 +46,10 @@ def _sample_value(record: AttackRecord, name: str) -> float:
 
 
 def log_adversarial(tracker, store: RecordStore, slugs: list[str], results: dict) -> None:
-    """The guide's per-sample comparisons (HotFlip's pattern for every attack), summaries and tables."""
+    """The guide's per-sample comparisons (HotFlip's pattern for every attack), summaries and tables, and each
+    attack's robustness curve as a table (``curves/{attack}``, from the results' ``curves`` section)."""
+    from mono_s2s.curves import curve_rows
+
     pair = [s for s in tracking.SEED_SLUGS if s in slugs]
     for attack in ATTACKS:
         by_model = {slug: store.get(attack, slug) for slug in slugs}
@@ -82,6 +85,12 @@ def log_adversarial(tracker, store: RecordStore, slugs: list[str], results: dict
                     if recs:
                         summary[tracking.attack_summary_key(attack, slug, name)] = fmean(getattr(r.extra, name) for r in recs)
         tracker.log(summary)
+        # One row per model and budget point: the columns of curves.csv without attack and unit.
+        curves = results.get("curves") or {}
+        curve = curve_rows({attack: curves[attack]}) if attack in curves else []
+        if curve:
+            cols = [c for c in curve[0] if c not in ("attack", "unit")]
+            tracker.log_table(tracking.curves_table_key(attack), cols, [[row[c] for c in cols] for row in curve])
     tracker.summary({tracking.TRANSFER: results["transfer"], tracking.UNIVERSAL_TRIGGERS: {
         s: t["text"] for s, t in results["universal_triggers"].items()}, tracking.ATTACK_TIMING: results["timing_s"]})
     m = results.get("matched")

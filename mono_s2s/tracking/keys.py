@@ -203,10 +203,16 @@ def matched_clean_key(metric: str, stat: str) -> str:
     return f"matched/clean_{metric}_{stat}"
 
 
-# Final analysis tables, figure and text.
+def curves_table_key(attack: str) -> str:
+    """``curves/{attack}``: the attack's robustness curve (issue 13), one row per model and budget point."""
+    return f"curves/{attack}"
+
+
+# Final analysis tables, figures and text.
 FINAL_SUMMARY_TABLE = "final/comprehensive_summary"
 FINAL_GRADIENT_TABLE = "final/attack_comparison_with_gradients"
 FIGURE_KEY = "final/adversarial_analysis"
+CURVES_FIGURE_KEY = "final/robustness_curves"  # the robustness curves of every attack (results/robustness_curves.png)
 KEY_FINDINGS = "key_findings"
 OVERALL_IMPROVEMENT = "overall_robustness_improvement_pct"
 OVERALL_P_VALUE = "overall_p_value"
@@ -309,7 +315,7 @@ __all__ = [
     "PROJECT", "KINDS", "named",
     "TRAIN_BATCH_KEYS", "TRAIN_EPOCH_KEYS", "VAL_KEYS", "EPOCH_KEYS", "VAL_SAMPLES_TABLE", "TRAINING_SAMPLES_TABLE",
     "TRAINING_SUMMARY_KEYS", "CLEAN_STATS", "clean_key", "FFN_SUMMARY_KEYS", "FFN_TABLE", "SNAPSHOT_VAL_LOSS",
-    "MATCHED_SUMMARY_KEYS", "matched_clean_key",
+    "MATCHED_SUMMARY_KEYS", "matched_clean_key", "curves_table_key", "CURVES_FIGURE_KEY",
     "SEED_SLUGS", "attack_key", "attack_model_key", "SAMPLE_VALUES", "DEFAULT_SAMPLE_VALUES", "sample_value_names",
     "sample_idx_key", "robustness_delta_key", "model_sample_keys", "samples_table_key", "attack_summary_key",
     "HOTFLIP_SAMPLE_IDX", "HOTFLIP_ROBUSTNESS_DELTA", "HOTFLIP_GRAD_NORM_RATIO", "HOTFLIP_DETAILED_TABLE",
