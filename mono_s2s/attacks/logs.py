@@ -48,11 +48,15 @@ def _sample_value(record: AttackRecord, name: str) -> float:
 def log_adversarial(tracker, store: RecordStore, slugs: list[str], results: dict) -> None:
     """The guide's per-sample comparisons (HotFlip's pattern for every attack), summaries and tables, and each
     attack's robustness curve as a table (``curves/{attack}``, from the results' ``curves`` section)."""
+    from mono_s2s.attacks.registry import headline_budget
     from mono_s2s.curves import curve_rows
 
     pair = [s for s in tracking.SEED_SLUGS if s in slugs]
     for attack in ATTACKS:
-        by_model = {slug: store.get(attack, slug) for slug in slugs}
+        # The per-sample rows are the headline budget's (what the analysis compares); the curves are below.
+        budget = headline_budget(attack, results["config"]["attacks"])
+        by_model = {slug: {r.sample_id: r for r in store.records if r.attack == attack and r.model == slug
+                           and r.budget in (None, budget)} for slug in slugs}
         ids = [i for i in by_model[slugs[0]] if all(i in by_model[s] for s in slugs)]
         names = tracking.sample_value_names(attack)
         rows = []
