@@ -98,6 +98,7 @@ def _describe(cfg, prepared) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from mono_s2s.pipeline import prepare, quiet_libraries, run_experiment, run_seeds, say
+    from mono_s2s.progress import Stages
     from mono_s2s.report import print_seed_table
 
     quiet_libraries()
@@ -105,10 +106,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     say(f"mono-s2s run: preset '{cfg.preset}', variants {', '.join(cfg.model.variants)}, {cfg.seeds} seed(s), "
         f"output {out}")
-    prepared = prepare(cfg, out)
-    _describe(cfg, prepared)
+    stages = Stages()
+    with stages("prepare (data, tokenizer, checks)"):
+        prepared = prepare(cfg, out)
+        _describe(cfg, prepared)
     if cfg.seeds == 1:
-        _show(*run_experiment(cfg, prepared, out))
+        results, rep = run_experiment(cfg, prepared, out, stages=stages)
+        _show(results, rep)
+        if results is not None:
+            say(stages.table())
     else:
         _, tables = run_seeds(cfg, prepared, out)
         if tables is not None:  # None: not rank 0 of a launch of several processes
@@ -129,13 +135,20 @@ def _show(results: dict, rep) -> None:
 
 def cmd_attack(args: argparse.Namespace) -> int:
     from mono_s2s.attacks.runner import trained_models
-    from mono_s2s.pipeline import attack_phase, prepare, quiet_libraries
+    from mono_s2s.pipeline import attack_phase, prepare, quiet_libraries, say
+    from mono_s2s.progress import Stages
 
     quiet_libraries()
     cfg = _config(args)
     out = Path(args.out)
     trained_models(cfg, out)  # before prepare writes a tokenizer and data cache into a folder with no models
-    _show(*attack_phase(cfg, prepare(cfg, out).corpus, out))
+    stages = Stages()
+    with stages("prepare (data, tokenizer, checks)"):
+        corpus = prepare(cfg, out).corpus
+    results, rep = attack_phase(cfg, corpus, out, stages=stages)
+    _show(results, rep)
+    if results is not None:
+        say(stages.table())
     return 0
 
 

@@ -17,6 +17,7 @@ from mono_s2s.config import VARIANT_SLUGS, ExperimentConfig
 from mono_s2s.data import load_corpus
 from mono_s2s.data.records import SPLITS, Record
 from mono_s2s.errors import UserError
+from mono_s2s.progress import Stages
 
 
 @dataclass
@@ -298,7 +299,8 @@ def describe_diagnostics(rows: list[dict]) -> str:
     return text
 
 
-def attack_phase(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Path, progress: bool = True):
+def attack_phase(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Path, progress: bool = True,
+                 stages: Stages | None = None):
     """Attack every trained variant and the matched arm, then analyse, both in the adversarial wandb run:
     ``(results, report)``. The matched arm is built first when it is on and not built yet (:func:`matched_arm`).
 
@@ -322,9 +324,12 @@ def attack_phase(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Pa
 
     # The matched arm first (built once: `mono-s2s attack` after separate `train` commands builds it here).
     # Under a launch of several processes rank 0 builds it, then the others find it built.
-    with shard.context().main_first():
+    stages = stages if stages is not None else Stages()
+    with stages("matched arm"), shard.context().main_first():
         matched_arm(cfg, corpus, out, progress=progress)
-    phase = prepare_phase(cfg, corpus, out)  # every refusal before a wandb run is opened
+    with stages("load models"):
+        phase = prepare_phase(cfg, corpus, out)  # every refusal before a wandb run is opened
+    phase.stages = stages
     run_file = out / "results" / "adversarial_run.json"
     try:
         before = json.loads(run_file.read_text(encoding="utf-8"))
@@ -343,21 +348,26 @@ def attack_phase(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Pa
         if results is None:  # not rank 0 of a launch of several processes: rank 0 reports
             return None, None
         # The analysis goes into this same wandb run (the guide's final/* keys).
-        rep = report.publish(results, out, tracker=tracker, quiet=True, n_seeds=cfg.seeds)
+        with stages("report"):
+            rep = report.publish(results, out, tracker=tracker, quiet=True, n_seeds=cfg.seeds)
     if run_id:
         write_text_atomically(run_file, json.dumps({"run_id": run_id, "finished": True}))
     return results, rep
 
 
-def run_experiment(cfg: ExperimentConfig, prepared: Prepared, out: Path, progress: bool = True):
+def run_experiment(cfg: ExperimentConfig, prepared: Prepared, out: Path, progress: bool = True,
+                   stages: Stages | None = None):
     """One complete experiment in ``out``: train every variant, attack them all, analyse.
 
     Returns ``(results, report)`` (see :func:`attack_phase`). Everything resumes:
-    finished models and attack records are not redone.
+    finished models and attack records are not redone. ``stages`` collects the wall
+    time of each stage (the results keep it in ``timing_s.stages``).
     """
+    stages = stages if stages is not None else Stages()
     for variant in cfg.model.variants:
-        train_variant(cfg, variant, prepared, out, progress=progress)
-    return attack_phase(cfg, prepared.corpus, out, progress=progress)
+        with stages(f"train {VARIANT_SLUGS[variant]}"):
+            train_variant(cfg, variant, prepared, out, progress=progress)
+    return attack_phase(cfg, prepared.corpus, out, progress=progress, stages=stages)
 
 
 def run_seeds(cfg: ExperimentConfig, prepared: Prepared, out: Path, progress: bool = True):

@@ -18,6 +18,7 @@ own line (``mono-s2s: error: ...``) stays the only one.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from typing import Any, Iterable, Iterator
@@ -100,3 +101,30 @@ def bar(iterable: Iterable | None = None, **kwargs: Any):
 
         return tqdm(iterable, **kwargs)
     return StageLine(iterable, **kwargs)
+
+
+class Stages:
+    """Wall time per stage of a run (issue 13: printed at the end, kept in the results' ``timing_s``).
+
+    ``with stages("train nonmono"): ...`` adds the block's seconds to that stage; a stage entered twice
+    (e.g. after a resume) adds up. Insertion order is the run's order.
+    """
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+    def table(self) -> str:
+        """One line per stage and the total, for the end of a run."""
+        total = sum(self.seconds.values())
+        width = max([len(n) for n in self.seconds] + [5])
+        lines = [f"  {name:<{width}}  {s:8.1f} s  {100 * s / total if total else 0:5.1f} %"
+                 for name, s in self.seconds.items()]
+        return "\n".join(["time per stage:"] + lines + [f"  {'total':<{width}}  {total:8.1f} s"])

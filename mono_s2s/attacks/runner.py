@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -33,6 +33,7 @@ from mono_s2s.attacks.store import RECORDS_FILE, RecordStore
 from mono_s2s.config import VARIANT_SLUGS, ExperimentConfig
 from mono_s2s.data.records import Record
 from mono_s2s.errors import UserError
+from mono_s2s.progress import Stages
 from mono_s2s.results import build_results
 
 TRIGGERS_FILE = "universal_triggers.json"
@@ -214,6 +215,8 @@ class Phase:
     samples: dict[str, list[Record]]
     models: dict[str, tuple]  # slug -> (model, tokenizer)
     config: dict  # the experiment config plus the checkpoints attacked and the sample ids (wandb, results file)
+    # Wall time per stage of the run so far (the pipeline's training stages; the attack phase adds its own).
+    stages: Stages = field(default_factory=Stages)
 
 
 def prepare_phase(cfg: ExperimentConfig, corpus: dict[str, list[Record]], out: Path) -> Phase:
@@ -370,45 +373,52 @@ def run_attacks(cfg: ExperimentConfig, phase: Phase, out: Path, tracker, progres
             todo = _missing(store, name, slug, store.mine(name, slug, samples[spec.samples]), points)
             prepared = None
             if spec.prepare is not None:
-                with dist.main_first():  # rank 0 learns the triggers and writes them; then the others read them
+                with phase.stages(f"universal triggers {slug}"), dist.main_first():
+                    # Rank 0 learns the triggers and writes them; then the others read them.
                     if not dist.is_main:
                         triggers.update(json.loads(triggers_file.read_text()))
                     prepared = _learned_triggers(triggers_file, triggers, slug, obj, samples["universal_train"],
                                                  args, points, progress)
             for lacking, group in todo.items():
                 searches += spec.searches(obj, group, args, slug, list(lacking), prepared=prepared)
-        _run_searches(store, obj, searches, f"attacks [{slug}]", args.concurrency, progress, on_record)
+        with phase.stages(f"attacks {slug}"):
+            _run_searches(store, obj, searches, f"attacks [{slug}]", args.concurrency, progress, on_record)
         if slug in triggers and not (resumed_run and learned_before):  # a resumed run holds them already
             log_universal_sweeps(tracker, slug, triggers[slug])
 
     # Transfer: triggers found on one model (at the headline budget), evaluated on another. A model that
     # resists its own gradients but not transferred triggers shows gradient masking, not robustness.
-    for source in slugs:
-        hot = {r.sample_id: r.extra.trigger_ids for r in store.get("hotflip", source, headline["hotflip"]).values()}
-        for target in slugs:
-            if target == source:
-                continue
-            hot_name, uni_name = transfer_name("hotflip", source, target), transfer_name("universal", source, target)
-            need = [s for s in store.mine(hot_name, target, samples["hotflip"]) if s.id in hot
-                    and (hot_name, target, s.id, len(hot[s.id])) not in store.done]
-            for record in (evaluate_triggers_per_sample(objectives[target], need, hot, args, target, hot_name)
-                           if need else []):
-                store.add(record)
-            trig = triggers[source]["ids"]
-            need = [s for s in store.mine(uni_name, target, samples["universal"])
-                    if (uni_name, target, s.id, len(trig)) not in store.done]
-            for record in (universal_attack(objectives[target], need, args, target, progress=False, prepared=trig,
-                                            attack=uni_name) if need else []):
-                store.add(record)
+    with phase.stages("transfer"):
+        for source in slugs:
+            found = store.get("hotflip", source, headline["hotflip"]).values()
+            hot = {r.sample_id: r.extra.trigger_ids for r in found}
+            for target in slugs:
+                if target == source:
+                    continue
+                hot_name = transfer_name("hotflip", source, target)
+                uni_name = transfer_name("universal", source, target)
+                need = [s for s in store.mine(hot_name, target, samples["hotflip"]) if s.id in hot
+                        and (hot_name, target, s.id, len(hot[s.id])) not in store.done]
+                for record in (evaluate_triggers_per_sample(objectives[target], need, hot, args, target, hot_name)
+                               if need else []):
+                    store.add(record)
+                trig = triggers[source]["ids"]
+                need = [s for s in store.mine(uni_name, target, samples["universal"])
+                        if (uni_name, target, s.id, len(trig)) not in store.done]
+                for record in (universal_attack(objectives[target], need, args, target, progress=False,
+                                                prepared=trig, attack=uni_name) if need else []):
+                    store.add(record)
 
     if not store.merge():  # rank 0 merges every rank's records; the others are done
         return None
     for record in store.take_unlogged():  # the other ranks' records: only rank 0 logs
         on_record(record)
-    _fill_outputs(store, objectives, {r.id: r for v in samples.values() for r in v}, cfg, progress)
+    with phase.stages("summaries"):
+        _fill_outputs(store, objectives, {r.id: r for v in samples.values() for r in v}, cfg, progress)
     clean, ffn, matched = _from_training(out, slugs)
     results = build_results(store.records, slugs, triggers, samples, phase.config, clean, matched=matched)
     results["ffn_diagnostics"] = ffn
+    results["timing_s"]["stages"] = dict(phase.stages.seconds)
     log_adversarial(tracker, store, slugs, results)
     return results
 
