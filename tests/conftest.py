@@ -262,6 +262,9 @@ SMALLEST_RUN_SETS = (
     "attacks.nes_samples=2", "attacks.nes_population=2", "attacks.nes_generations=1", "attacks.nes_trigger_len=1",
     "attacks.substitution_samples=2", "attacks.substitution_words=1", "attacks.substitution_proposals=2",
     "attacks.injection_samples=2", "attacks.ood_samples=2",
+    # One budget point each (the headline): the curves have their own tests.
+    "attacks.hotflip_budgets=1", "attacks.universal_budgets=1", "attacks.nes_budgets=1",
+    "attacks.substitution_budgets=1", "attacks.injection_budgets=10", "attacks.ood_budgets=5",
 )
 
 
@@ -284,6 +287,9 @@ TINY_EXPERIMENT_SETS = (
     "attacks.nes_samples=2", "attacks.nes_population=2", "attacks.nes_generations=1", "attacks.nes_trigger_len=2",
     "attacks.substitution_samples=2", "attacks.substitution_words=2", "attacks.substitution_proposals=4",
     "attacks.injection_samples=2", "attacks.ood_samples=2",
+    # Two budget points per attack, the headline one of them, so the curves and their records are exercised.
+    "attacks.hotflip_budgets=1,2", "attacks.universal_budgets=1,2", "attacks.nes_budgets=1,2",
+    "attacks.substitution_budgets=1,2", "attacks.injection_budgets=2,10", "attacks.ood_budgets=2,5",
 )
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from mono_s2s import tracking
 from mono_s2s.attacks import ATTACKS
+from mono_s2s.attacks.registry import REGISTRY
 from mono_s2s.config import build_config
 
 
@@ -39,7 +40,7 @@ def test_attack_phase_records_transfer_resume_and_wandb(tiny_experiment, tmp_pat
     for r in records:
         if r["attack"] == "injection":
             e = r["extra"]
-            assert len(e["obeyed_per_template"]) == len(e["nll_per_template"]) == 10
+            assert len(e["obeyed_per_template"]) == len(e["nll_per_template"]) == min(r["budget"], 10)
             assert e["obeyed"] == e["obeyed_per_template"][e["template_index"]]
             assert e["control_obeyed"] == e["obeyed_per_template"][e["control_template_index"]]
     # Every attack's record carries its random control, measured on the output too.
@@ -93,7 +94,7 @@ def test_attack_phase_records_transfer_resume_and_wandb(tiny_experiment, tmp_pat
     assert len(new) == len(lines)
     # Every record, the redone ones too, equals the uninterrupted run's: the search, its control, the
     # generated summaries and the success (only the wall time may differ).
-    key = lambda r: (r["attack"], r["model"], r["sample_id"])  # noqa: E731
+    key = lambda r: (r["attack"], r["model"], r["sample_id"], r["budget"])  # noqa: E731
     now = {key(r): {k: v for k, v in r.items() if k != "seconds"} for r in new}
     for r in records:
         assert now[key(r)] == {k: v for k, v in r.items() if k != "seconds"}, key(r)
@@ -108,7 +109,16 @@ def test_attack_phase_records_transfer_resume_and_wandb(tiny_experiment, tmp_pat
     # reports what the attacks cost, not the milliseconds of the resume.
     assert all(again["timing_s"][attack] > 0 for attack in ATTACKS)
     third, _ = attack_phase(cfg, corpus, out, progress=False)
-    assert third["timing_s"] == pytest.approx(again["timing_s"])
+    assert {k: third["timing_s"][k] for k in ATTACKS} == pytest.approx({k: again["timing_s"][k] for k in ATTACKS})
+    # Every budget point of every attack, on the same samples for every model (the curves' records).
+    for attack, spec in REGISTRY.items():
+        points = set(a.budget_points(attack, spec.budget_setting))
+        for slug in ("nonmono", "mono"):
+            got = {(r["sample_id"], r["budget"]) for r in new if r["attack"] == attack and r["model"] == slug}
+            assert got == {(i, b) for i, _ in got for b in points}, (attack, slug)
+    assert len(results["curves"]["hotflip"]["budgets"]) == 2
+    # The time of every stage is in the results, the attack phase's own stages included.
+    assert {"matched arm", "attacks nonmono", "attacks mono", "transfer", "summaries"} <= set(again["timing_s"]["stages"])
 
 
 def test_models_are_attacked_on_the_gpu_when_there_is_one(tmp_path, monkeypatch, untrained_checkpoints):
