@@ -231,7 +231,11 @@ class AttackArgs:
     # the NLL itself is always computed in float32. compile: torch.compile the attacked model.
     precision: str = "auto"
     compile: bool = False
-    hotflip_samples: int = 20
+    # Samples per attack (issue 13: >= 100, the same for every arm and budget point). They are drawn from the
+    # test split (data.n_test, 500 on the embedded corpus; a hub corpus's own test split), the universal
+    # trigger's training samples from the validation split: a count above its split is refused up front
+    # (mono_s2s.attacks.runner.check_sample_counts), so the splits are what limits them.
+    hotflip_samples: int = 100
     hotflip_trigger_len: int = 5
     # Issue 12: a fixed budget per restart (no early stop), a beam, restarts; each state's proposals drawn from
     # the top-k first-order flips of every position (GCG's sampling, see mono_s2s.attacks.hotflip).
@@ -247,13 +251,13 @@ class AttackArgs:
     # brings no improvement of the whole training set's loss (at most universal_max_sweeps), from
     # universal_restarts starts.
     universal_train_samples: int = 100
-    universal_eval_samples: int = 20
+    universal_eval_samples: int = 100
     universal_batch: int = 25
     universal_topk: int = 5
     universal_beam: int = 2
     universal_max_sweeps: int = 4
     universal_restarts: int = 2
-    nes_samples: int = 15
+    nes_samples: int = 100
     nes_trigger_len: int = 3
     # Issue 12: Natural Evolution Strategies over a per-position categorical distribution of trigger tokens
     # (mono_s2s.attacks.nes): populations of nes_population (even: mirrored pairs), a budget of
@@ -262,10 +266,10 @@ class AttackArgs:
     nes_population: int = 16
     nes_generations: int = 16
     nes_lr: float = 16.0
-    injection_samples: int = 20
+    injection_samples: int = 100
     # The targeted injection searches the first injection_templates of its templates (10: all of them).
     injection_templates: int = 10
-    ood_samples: int = 20
+    ood_samples: int = 100
     # OOD paraphrases up to ood_words of a source's substitutable words (fewer when it has fewer: the record
     # says so). Issue 13: a word count, like substitution's, so the two in-text attacks share a curve's x axis;
     # round 2's ood_substitution_rate (0.3 of the substitutable words, 4.6 words on average) is retired.
@@ -279,7 +283,7 @@ class AttackArgs:
     # substitution_proposals best (word, candidate) pairs by first-order score are scored: at most
     # 1 + words * beam * (1 + proposals) queries per sample (1006 here). A beam of 1 with 200 proposals beat
     # beam 2 x 100 and beam 4 x 50 at about the same queries.
-    substitution_samples: int = 20
+    substitution_samples: int = 100
     substitution_words: int = 5
     substitution_beam: int = 1
     substitution_proposals: int = 200
@@ -370,6 +374,10 @@ class ExperimentConfig:
 
 SECTIONS = {"model": ModelConfig, "data": DataArgs, "train": TrainArgs, "attacks": AttackArgs, "tracking": TrackArgs}
 
+# The larger presets attack 200 samples per attack (and learn the universal trigger on 200 validation samples).
+ATTACK_SAMPLES_200: dict[str, Any] = {f"{name}_samples": 200 for name in (
+    "hotflip", "universal_train", "universal_eval", "nes", "substitution", "injection", "ood")}
+
 # The seed notebook's regularisers (label smoothing, scheduled teacher forcing, decoder-input noise), which
 # the tiny preset leaves out (measurements below) and the larger presets keep.
 SEED_REGULARISERS: dict[str, Any] = {"label_smoothing": 0.1, "tf_start": 0.98, "tf_decay": 0.02, "tf_min": 0.85,
@@ -421,6 +429,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
                   "vocab_size": 4000, "dropout": 0.1},
         "data": {"n_train": 8000, "n_validation": 600, "n_test": 600},
         "train": {"epochs": 10, "batch_size": 32, "lr": 1e-3, "variant_lr": (), **SEED_REGULARISERS},
+        "attacks": ATTACK_SAMPLES_200,
     },
     # GPU: the seed notebook's sizes.
     "paper": {
@@ -429,6 +438,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "data": {"spec": "seed-mix", "max_source_tokens": 1000, "max_summary_tokens": 96, "summary_max_words": 80},
         "train": {"epochs": 10, "batch_size": 4, "grad_accum_steps": 4, "lr": 2e-4, "variant_lr": (),
                   "weight_decay": 0.01, "warmup_ratio": 0.1, "patience": 3, "eval_batch_size": 16, **SEED_REGULARISERS},
+        "attacks": ATTACK_SAMPLES_200,
     },
     # Pretrained T5 from the hub (GPU recommended); the monotone variant starts from its weights.
     "t5-small": {
