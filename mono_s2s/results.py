@@ -221,7 +221,9 @@ def build_results(records, slugs: list[str], triggers: dict, samples: dict, conf
     # Wall time of each attack, all models: the seconds its records took (plus learning the universal
     # triggers), whichever run made them -- a resumed run reports the work, not the resume.
     timing = {attack: 0.0 for attack in ATTACKS}
-    timing["universal"] = sum(t.get("seconds", 0.0) for s, t in triggers.items() if s in slugs)
+    # A model's triggers at every length are under "budgets" (the headline one among them).
+    timing["universal"] = sum(sum(b.get("seconds", 0.0) for b in t["budgets"].values()) if "budgets" in t
+                              else t.get("seconds", 0.0) for s, t in triggers.items() if s in slugs)
     label_failures: dict[str, dict] = {}
     for attack in ATTACKS:
         attacks[attack], summary[attack], label_failures[attack] = {}, {}, {}

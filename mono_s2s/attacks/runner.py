@@ -337,7 +337,8 @@ def run_attacks(cfg: ExperimentConfig, phase: Phase, out: Path, tracker, progres
     results_dir = out / "results"
     slugs = list(models)
     precision = attack_precision(cfg)
-    objectives = {slug: Objective(maybe_compile(m, args.compile), tok, d.max_source_tokens, d.max_summary_tokens,
+    # Dynamic shapes: the packed forwards come in many (rows, source, label) shapes, one compile serves them all.
+    objectives = {slug: Objective(maybe_compile(m, args.compile, dynamic=True), tok, d.max_source_tokens, d.max_summary_tokens,
                                   d.source_prefix, precision=precision)
                   for slug, (m, tok) in models.items()}
     # Each rank of a launch of several processes attacks its shard of the samples (mono_s2s.attacks.shard).
