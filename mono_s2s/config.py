@@ -324,6 +324,14 @@ class AttackArgs:
                 _check(0.0 < v <= 1.0, f"attacks.{f.name}", f"must be in (0, 1] (got {v})")
             else:
                 _check(v > 0, f"attacks.{f.name}", f"must be positive (got {v})")
+        # A beam wider than one step's candidates could never be filled.
+        for beam, pool in (("universal_beam", "universal_topk"), ("hotflip_beam", "hotflip_proposals"),
+                           ("substitution_beam", "substitution_proposals")):
+            width, room = getattr(self, beam), 1 + getattr(self, pool)
+            _check(width <= room, f"attacks.{beam}",
+                   f"{width} is wider than one step's candidates (1 + attacks.{pool} = {room})")
+        _check(self.nes_population % 2 == 0, "attacks.nes_population",
+               f"must be even: NES draws its population in mirrored pairs (got {self.nes_population})")
 
     def budget_points(self, attack: str, headline: str) -> list[int]:
         """The budget points ``attack`` runs at: its ``{attack}_budgets`` and the headline ``headline``, sorted."""

@@ -130,23 +130,35 @@ def _pairs(objective, samples):
 
 
 def _old_nll(objective, sources, labels):
-    """Objective.nll_ids as it was before precision existed: a plain forward, cross-entropy of float32 logits."""
-    input_ids, mask, lab = objective._batch(sources, labels)
-    with torch.no_grad():
-        logits = objective.model(input_ids=input_ids, attention_mask=mask, labels=lab).logits
-    nll = F.cross_entropy(logits.float().transpose(1, 2), lab, ignore_index=-100, reduction="none")
-    keep = lab != -100
-    return ((nll * keep).sum(1) / keep.sum(1).clamp_min(1)).tolist()
+    """Objective.nll_ids without any precision handling: a plain fp32 forward of the objective's own packed
+    rows (the batched engine's length buckets), cross-entropy of float32 logits."""
+    out = [None] * len(sources)
+    for rows in objective._groups(sources, labels):
+        input_ids, mask, lab, dec = objective._tensors(sources, labels, rows)
+        with torch.no_grad():
+            logits = objective.model(input_ids=input_ids, attention_mask=mask, decoder_input_ids=dec).logits
+        nll = F.cross_entropy(logits.float().transpose(1, 2), lab, ignore_index=-100, reduction="none")
+        keep = lab != -100
+        for i, v in zip(rows, ((nll * keep).sum(1) / keep.sum(1).clamp_min(1)).tolist()):
+            out[i] = v
+    return out
 
 
 def _old_embedding_grad(objective, sources, labels):
-    """Objective.embedding_grad as it was before precision existed."""
-    input_ids, mask, lab = objective._batch(sources, labels)
-    embeds = objective.model.get_input_embeddings()(input_ids).detach().requires_grad_(True)
-    logits = objective.model(inputs_embeds=embeds, attention_mask=mask, labels=lab).logits
-    nll = objective._per_sample_nll(logits, lab)
-    (grad,) = torch.autograd.grad(nll.sum(), embeds)
-    return nll.detach(), grad.detach()
+    """Objective.grad_rows without any precision handling, padded as embedding_grad pads."""
+    nll, grads = [None] * len(sources), [None] * len(sources)
+    for rows in objective._groups(sources, labels):
+        input_ids, mask, lab, dec = objective._tensors(sources, labels, rows)
+        embeds = objective.model.get_input_embeddings()(input_ids).detach().requires_grad_(True)
+        logits = objective.model(inputs_embeds=embeds, attention_mask=mask, decoder_input_ids=dec).logits
+        per = objective._per_sample_nll(logits, lab)
+        (grad,) = torch.autograd.grad(per.sum(), embeds)
+        for r, i in enumerate(rows):
+            nll[i], grads[i] = float(per[r].detach()), grad[r, :len(sources[i]) + 1]
+    out = torch.zeros((len(grads), max(g.shape[0] for g in grads), grads[0].shape[1]))
+    for r, g in enumerate(grads):
+        out[r, :g.shape[0]] = g
+    return torch.tensor(nll), out
 
 
 def test_objective_in_fp32_gives_exactly_the_numbers_of_before(model, tok, samples):

@@ -98,8 +98,12 @@ assert not set(OPTIONAL) & set(REGISTRY), "an optional attack is not also a defa
 
 def headline_budget(attack: str, args: Any) -> int:
     """The budget point of ``attack`` the analysis compares (``args``: AttackArgs, or its dict in a results file)."""
+    from mono_s2s.config import AttackArgs
+
     setting = spec(attack).budget_setting
-    return args[setting] if isinstance(args, dict) else getattr(args, setting)
+    if isinstance(args, dict):  # a results file from before a setting existed has its default
+        return args.get(setting, getattr(AttackArgs(), setting))
+    return getattr(args, setting)
 
 
 def spec(name: str) -> AttackSpec:

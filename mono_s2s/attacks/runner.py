@@ -258,7 +258,7 @@ def _fill_outputs(store: RecordStore, objectives: dict[str, Objective], samples:
                        | {r.control_text for r in todo if r.control_text is not None}
                        | {t for texts in tried.values() for t in texts})
         out = dict(zip(texts, summarize_with(objective.model, objective.tok, texts, cfg, progress=progress,
-                                             desc=f"summaries {slug}")))
+                                             batch_size=cfg.train.eval_batch_size, desc=f"summaries {slug}")))
         for r in todo:
             sample = samples[r.sample_id]
             r.original_summary, r.attacked_summary = out[sample.source], out[r.perturbed_text]
