@@ -1,262 +1,472 @@
-"""Attack throughput: NES queries/s batched vs one candidate per forward, HotFlip iterations/s, and
-summaries/s from batched beam search vs a naive beam loop that re-decodes every prefix.
+"""Attack throughput on the batched engine: sequences/s and model FLOP utilisation (MFU), one sample at a
+time vs batched across samples at equal work, eager and ``torch.compile``d, and per attack queries/s.
 
-Every figure is measured on random tiny models (the tiny preset: d_model 64, 2+2
-layers, a 2000-token BPE vocabulary) of both variants, ``baseline`` and
-``monotonic``, with ``torch.set_num_threads`` pinned (1 by default: with tiny
-models thread hand-offs cost more than the maths on a shared machine, as in the
-tests). Each source is three synthetic dialogues joined, so it fills the
-256-token encoder window; each reference summary is cut to 64 tokens.
+What is measured, per preset (``tiny``: d_model 64, 2+2 layers, vocab 2000; ``small``: d_model 192,
+3+3 layers, vocab 4000), on a random-init ``baseline`` model (throughput does not depend on the
+weights) and a BPE tokenizer trained on the embedded synthetic corpus. Each source is three synthetic
+dialogues joined (and their summaries and facts), as the old bench did, so it fills the 256-token
+encoder window like a hub corpus's sources; labels are cut to 64 tokens.
 
-1. NES scoring. One population of candidate triggers (3 random tokens before
-   ``</s>``) is scored by :meth:`Objective.nll_ids` with ``batch_size`` 1 (one
-   candidate per forward, as the seed notebook scored them), the NES population
-   (what ``nes_attack`` sends per call) and 32. Same model, same candidates, same
-   number of queries; best of three interleaved rounds. Scored on the full
-   256-token source and on a single dialogue (~110 tokens): batching amortises
-   only the fixed cost of a forward, so the longer the source, the more of a
-   query's time is arithmetic that batching cannot share. Then the attack
-   itself, :func:`nes_attack` with the default ``AttackArgs``, on a couple of
-   samples with an ``Objective`` of batch 32 and of batch 1: queries/s, and the
-   queries it used against :func:`query_budget`.
-2. HotFlip. :func:`hotflip_attack` with the default ``AttackArgs`` on a few
-   samples; iterations are counted through its ``on_iteration`` callback (the
-   search stops early once no flip raises the NLL, so the count varies).
-3. Summaries. :func:`summarize` (HF ``generate``, 4 beams, KV cache, batch 32) vs
-   ``naive_beam``: one source at a time, and at every step the decoder re-runs
-   on each hypothesis's whole prefix (no KV cache, one hypothesis per forward).
-   EOS is suppressed on both sides and n-gram blocking is off, so both decode
-   exactly 64 new tokens (32 with ``--quick``) by the same beam rule (a random
-   model's own stopping point is arbitrary) and should return the same summaries.
-   The naive loop runs on the first few of the batched sources: the rate is per
-   summary, and it is far too slow to run on all of them.
+0. Peak. This machine's fp32 matmul peak: the best of several ``torch.mm`` of 1024- and 2048-squares
+   with the same thread count as everything else. MFU = model FLOP/s achieved / this peak.
+1. FLOPs. The model FLOPs of one row are counted by ``torch.utils.flop_counter.FlopCounterMode`` on the
+   eager model, at the row's real lengths (source + ``</s>``, label): one forward for a scored row,
+   forward + backward to the input embeddings for a gradient row. Every row the objective answers is
+   tallied by (kind, lengths) during the timed runs and priced afterwards, so MFU counts useful work only
+   (the bucket padding, about 8 % of a source, counts as waste).
+2. The engine at equal work. The same HotFlip and NES searches (short settings, below) driven by
+   ``engine.run_all`` with ``concurrency=1`` and ``concurrency=64``: the same queries, and the records are
+   checked identical field by field (``seconds`` aside; the differing fields are named) -- a row's result
+   should not depend on its batch.
+3. Raw objective rows, no search. The requests the searches of 2 made at concurrency 1 (captured: with one
+   search open, each ``score_rows``/``grad_rows`` call is one request) are replayed: NES's scoring requests
+   (populations), HotFlip's gradient requests (beams) and HotFlip's scoring requests (proposals), each up to
+   a row budget; one request per call (one sample at a time) vs all of them in one call, packed into
+   forwards of ``batch_size`` rows (32, the runner's; and 128). Best of a few interleaved rounds. Replaying
+   real requests matters: rows that fill their length bucket exactly carry no padding, and the T5 attention
+   runs a faster path without a padding mask, so made-up rows of the window's length flatter the model.
+4. Compiled. 2, 3 and 5 again with the model compiled in place (``maybe_compile(model, True, dynamic=True)``).
+   The compile happens at the first forwards of each kind (scoring, gradients, batch 1 and > 1): a
+   warm-up of HotFlip and NES on a few samples triggers it, and its seconds are printed separately and
+   excluded from every rate. Graphs compiled during the timed runs (recompiles) are counted and printed.
+   Dynamo is reset before each preset's compile (its recompile limit counts the graphs of every T5 in the
+   process). Skipped by ``--quick`` (the compile alone takes minutes here) unless ``--compile``.
+5. Per attack. All six attacks (universal: the learning of its trigger and the held-out evaluation) on a
+   few samples at concurrency 64, short settings: queries/s and MFU.
+6. GPU. With CUDA, 0-5 again on the GPU in fp32 and bf16 (``Objective(precision="bf16")``, autocast),
+   against the GPU's own fp32 and bf16 matmul peaks. Without CUDA it says that nothing was measured there.
 
-Targets (from the issue): NES batched >= 10x one-per-forward; batched beam search
->= 20x the naive loop. Prints figures; asserts nothing about time.
+Targets (issue 13): batched >= 5x one sample at a time and >= 30 % of peak, on the tiny and small presets.
+The bench prints the ratios measured side by side in one run and says plainly when a target is not met;
+it asserts nothing about time. The machine may be shared: rounds are interleaved so that load hits both
+sides alike, and best-of-rounds is printed where there are rounds.
 
-    python bench/attack_throughput.py [--quick] [--threads N]
+Threads: ``--threads`` (default 1) sets ``torch.set_num_threads`` for every measurement, the peak
+included. One thread because the bench shares 2 cores with other jobs, and with these small matmuls a
+second thread's hand-offs cost about what it adds (as in the tests); with ``--threads N`` the peak is
+measured with N threads too, so MFU stays comparable.
+
+    python bench/attack_throughput.py [--quick] [--threads N] [--presets tiny small] [--compile | --no-compile]
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import time
+from collections import Counter
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from torch.utils.flop_counter import FlopCounterMode
 
-from mono_s2s.attacks.common import Objective, candidate_vocabulary
-from mono_s2s.attacks.hotflip import hotflip_attack
-from mono_s2s.attacks.nes import nes_attack, query_budget
-from mono_s2s.config import AttackArgs, ModelConfig
+from mono_s2s.attacks import engine
+from mono_s2s.attacks.common import Objective
+from mono_s2s.attacks.registry import REGISTRY
+from mono_s2s.attacks.universal import universal_learning
+from mono_s2s.config import AttackArgs, build_config
 from mono_s2s.data.records import Record
 from mono_s2s.data.synthetic import generate_corpus
-from mono_s2s.generate import summarize
 from mono_s2s.models import build_model
+from mono_s2s.precision import maybe_compile
 from mono_s2s.tokenizer import train_tokenizer
 
-VARIANTS = ("baseline", "monotonic")
-MAX_SOURCE_TOKENS = 256
-MAX_SUMMARY_TOKENS = 64
+MAX_SOURCE_TOKENS, MAX_SUMMARY_TOKENS = 256, 64
 DIALOGUES_PER_SOURCE = 3  # a synthetic dialogue is ~105 tokens; three fill the 256-token window
-NUM_BEAMS = 4
-NES_TARGET, BEAM_TARGET = 10.0, 20.0
+SPEEDUP_TARGET, MFU_TARGET = 5.0, 0.30
+CONCURRENCY = 64
+NES_ROWS = 16  # the NES population: rows one NES search asks per request
+RAW_BATCHES = (32, 128)  # Objective.batch_size of the batched raw rows (32: the runner's)
 
-# Sizes: full run / --quick.
+# Short search settings (the defaults spend ~1000 queries a sample): what a search does per request is the
+# same, there are fewer requests. HotFlip: 1 + restarts * iters * beam * (1 + proposals) = 1 + 2*4*8 = 65.
+SHORT = dict(hotflip_trigger_len=3, hotflip_iters=2, hotflip_topk=20, hotflip_proposals=7, hotflip_beam=4,
+             hotflip_restarts=1,
+             nes_trigger_len=3, nes_population=NES_ROWS, nes_generations=4,  # 1 + 16 * 4 = 65 queries
+             universal_trigger_len=2, universal_batch=4, universal_topk=3, universal_beam=1,
+             universal_max_sweeps=1, universal_restarts=1,
+             substitution_words=2, substitution_proposals=15, ood_words=2, injection_templates=10)
+
+# Per preset: rows replayed per kind (3); samples of the engine comparison (2, HotFlip and NES each), of each
+# attack (5), of the universal trigger's learning; rounds of the replay.
 SIZES = {
-    False: dict(candidates=64, rounds=3, nes_samples=2, nes_generations=None, hotflip_samples=3, hotflip_iters=None,
-                batched_sources=32, naive_sources=4, new_tokens=64),
-    True: dict(candidates=32, rounds=2, nes_samples=1, nes_generations=3, hotflip_samples=1, hotflip_iters=5,
-               batched_sources=8, naive_sources=1, new_tokens=32),
+    False: {"tiny": dict(raw=768, engine=48, per_attack=8, universal_train=8, rounds=3),
+            "small": dict(raw=192, engine=16, per_attack=4, universal_train=4, rounds=2)},
+    True: {"tiny": dict(raw=256, engine=12, per_attack=3, universal_train=4, rounds=1),
+           "small": dict(raw=64, engine=4, per_attack=2, universal_train=2, rounds=1)},
 }
 
 
-def long_records(records: list[Record], n: int) -> list[Record]:
-    """``n`` records, each ``DIALOGUES_PER_SOURCE`` consecutive dialogues (and their summaries) joined."""
+class TallyObjective(Objective):
+    """The package's Objective, tallying every row it answers by (kind, source length + 1, label length)."""
+
+    def __init__(self, *a, **kw) -> None:
+        super().__init__(*a, **kw)
+        self.rows: Counter = Counter()
+        self.capture: list | None = None  # when a list: every call's (kind, sources, labels) is appended
+
+    def score_rows(self, sources, labels):
+        self._tally("score", sources, labels)
+        return super().score_rows(sources, labels)
+
+    def grad_rows(self, sources, labels):
+        self._tally("grad", sources, labels)
+        return super().grad_rows(sources, labels)
+
+    def _tally(self, kind: str, sources, labels) -> None:
+        self.rows.update((kind, len(s) + 1, len(t)) for s, t in zip(sources, labels))
+        if self.capture is not None:
+            self.capture.append((kind, sources, labels))
+
+
+class FlopPricer:
+    """Model FLOPs of one row at its real lengths, counted by FlopCounterMode on an eager model, cached."""
+
+    def __init__(self, model, pad_id: int, device) -> None:
+        self.model, self.pad_id, self.device, self.cache = model, pad_id, device, {}
+
+    def row(self, kind: str, src_len: int, label_len: int) -> float:
+        key = (kind, src_len, label_len)
+        if key not in self.cache:
+            ids = torch.full((1, src_len), 5, dtype=torch.long, device=self.device)
+            mask = torch.ones_like(ids)
+            dec = torch.full((1, label_len), 5, dtype=torch.long, device=self.device)
+            with FlopCounterMode(display=False) as counter:
+                if kind == "score":
+                    with torch.inference_mode():
+                        self.model(input_ids=ids, attention_mask=mask, decoder_input_ids=dec)
+                else:
+                    # backward(), not autograd.grad (FlopCounterMode's module hooks refuse it), with the weights
+                    # frozen so that, like autograd.grad(nll, embeds), only the input gradient is computed.
+                    params = [p for p in self.model.parameters() if p.requires_grad]
+                    for p in params:
+                        p.requires_grad_(False)
+                    try:
+                        emb = self.model.get_input_embeddings()(ids).detach().requires_grad_(True)
+                        logits = self.model(inputs_embeds=emb, attention_mask=mask, decoder_input_ids=dec).logits
+                        logits.float().logsumexp(-1).sum().backward()
+                    finally:
+                        for p in params:
+                            p.requires_grad_(True)
+            self.cache[key] = float(counter.get_total_flops())
+        return self.cache[key]
+
+    def total(self, rows: Counter) -> float:
+        return sum(n * self.row(*key) for key, n in rows.items())
+
+
+def matmul_peak(device, dtype=torch.float32) -> float:
+    """FLOP/s of square matmuls on ``device``: best over 1024 and 2048 squares and a few rounds each."""
+    best = 0.0
+    for n, repeats in ((1024, 8), (2048, 2)):
+        a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
+        torch.mm(a, b)
+        for _ in range(4):
+            _sync(device)
+            start = time.perf_counter()
+            for _ in range(repeats):
+                torch.mm(a, b)
+            _sync(device)
+            best = max(best, 2 * n ** 3 * repeats / (time.perf_counter() - start))
+    return best
+
+
+def _sync(device) -> None:
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
+def long_records(records: list[Record], n: int, tag: str) -> list[Record]:
+    """``n`` records, each ``DIALOGUES_PER_SOURCE`` consecutive dialogues (summaries, facts) joined."""
     k = DIALOGUES_PER_SOURCE
-    return [Record(id=f"joined-{i}", source=" ".join(r.source for r in records[i * k:(i + 1) * k]),
-                   summary=" ".join(r.summary for r in records[i * k:(i + 1) * k])) for i in range(n)]
+    out = []
+    for i in range(n):
+        part = records[i * k:(i + 1) * k]
+        out.append(Record(id=f"{tag}-{i}", source=" ".join(r.source for r in part),
+                          summary=" ".join(r.summary for r in part), facts=tuple(f for r in part for f in r.facts)))
+    return out
 
 
-def naive_beam(model, tokenizer, sources: list[str], num_beams: int, max_new_tokens: int) -> list[str]:
-    """Beam search one source at a time, re-running the decoder on each hypothesis's full prefix at every step.
-
-    Same rule as HF's beam search with EOS suppressed: every step, each of the
-    ``num_beams`` hypotheses is scored on its own (batch 1, ``use_cache=False``),
-    and the ``num_beams`` best (cumulative log-prob) one-token extensions survive.
-    All hypotheses have the same length, so the length penalty does not reorder them.
-    """
-    eos, start = tokenizer.eos_token_id, model.config.decoder_start_token_id
-    summaries = []
-    with torch.inference_mode():
-        for source in tqdm(sources, desc="naive beam", unit="src", leave=False, disable=None):
-            enc = tokenizer([source], truncation=True, max_length=MAX_SOURCE_TOKENS, return_tensors="pt")
-            encoder_outputs = model.get_encoder()(input_ids=enc.input_ids, attention_mask=enc.attention_mask)
-            beams: list[tuple[float, list[int]]] = [(0.0, [start])]  # (sum of log-probs, prefix)
-            for _ in range(max_new_tokens):
-                extensions = []
-                for score, prefix in beams:
-                    logits = model(encoder_outputs=encoder_outputs, attention_mask=enc.attention_mask,
-                                   decoder_input_ids=torch.tensor([prefix]), use_cache=False).logits[0, -1]  # (V,)
-                    logp = logits.float().log_softmax(-1)
-                    logp[eos] = -float("inf")  # as the batched side's suppress_tokens
-                    top = logp.topk(num_beams)
-                    extensions += [(score + v, prefix + [t]) for v, t in zip(top.values.tolist(), top.indices.tolist())]
-                beams = sorted(extensions, key=lambda e: -e[0])[:num_beams]
-            summaries.append(tokenizer.decode(beams[0][1], skip_special_tokens=True).strip())
-    return summaries
+def _fields(record) -> dict[str, str]:
+    """A record's fields (its extras' one by one, as ``extra.name``) as reprs, ``seconds`` aside: repr makes
+    nan equal to nan, and a float that differs in its last bit differ."""
+    d = record.to_dict()
+    d.pop("seconds")
+    extra = d.pop("extra") or {}
+    return {**{k: repr(v) for k, v in d.items()}, **{f"extra.{k}": repr(v) for k, v in extra.items()}}
 
 
-def _timed(fn):
-    start = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - start, out
+def _differing(a: list, b: list) -> tuple[int, set[str]]:
+    """How many records of ``a`` and ``b`` are identical, and the names of the fields that differ."""
+    same, names = 0, set()
+    for x, y in zip(a, b):
+        fx, fy = _fields(x), _fields(y)
+        diff = {k for k in fx.keys() | fy.keys() if fx.get(k) != fy.get(k)}
+        same += not diff
+        names |= diff
+    return same, names
 
 
-def _verdict(ratio: float, target: float) -> str:
-    return f"target >= {target:.0f}x: {'met' if ratio >= target else 'NOT met'}"
+@dataclasses.dataclass
+class Rate:
+    seconds: float
+    rows: int
+    flops: float
+
+    def per_s(self) -> float:
+        return self.rows / self.seconds
+
+    def mfu(self, peak: float) -> float:
+        return self.flops / self.seconds / peak
 
 
-def bench_nes_scoring(models, tok, sources: dict[str, Record], args: AttackArgs, size) -> None:
-    pop = args.nes_population
-    batch_sizes = sorted({1, pop, 32})
-    print(f"\n1a. NES scoring: {size['candidates']} candidate triggers of {args.nes_trigger_len} tokens per row, "
-          f"scored by Objective.nll_ids; best of {size['rounds']} interleaved rounds")
-    print(f"  {'variant':10s} {'source':>6s} {'batch':>5s} {'queries/s':>10s} {'ms/query':>9s} {'vs batch 1':>11s}")
-    vocab = np.asarray(candidate_vocabulary(tok))
-    for variant, model in models.items():
-        objectives = {b: Objective(model, tok, MAX_SOURCE_TOKENS, MAX_SUMMARY_TOKENS, batch_size=b)
-                      for b in batch_sizes}
-        drift = 0.0
-        for record in sources.values():
-            rng = np.random.default_rng(0)
-            src = objectives[1].source_ids(record.source, room=args.nes_trigger_len)
-            label = objectives[1].label_ids(record.summary)
-            cands = [src + [int(t) for t in rng.choice(vocab, size=args.nes_trigger_len)]
-                     for _ in range(size["candidates"])]
-            labels = [label] * len(cands)
-            for o in objectives.values():
-                o.nll_ids(cands[:o.batch_size], labels[:o.batch_size])  # warm-up
-            best: dict[int, float] = {}
-            scores: dict[int, list[float]] = {}
-            for _ in range(size["rounds"]):
-                for b, o in objectives.items():
-                    q0 = o.queries
-                    seconds, scores[b] = _timed(lambda: o.nll_ids(cands, labels))
-                    assert o.queries - q0 == len(cands)
-                    best[b] = min(best.get(b, float("inf")), seconds)
-            n_src = len(src) + args.nes_trigger_len + 1  # + trigger + </s>
-            for b in batch_sizes:
-                ratio = best[1] / best[b]
-                note = f"   {_verdict(ratio, NES_TARGET)}" if b == pop else ""
-                print(f"  {variant:10s} {n_src:6d} {b:5d} {len(cands) / best[b]:10.1f} "
-                      f"{1000 * best[b] / len(cands):9.2f} {ratio:10.1f}x{note}")
-            drift = max([drift] + [abs(x - y) for b in batch_sizes for x, y in zip(scores[b], scores[1])])
-        print(f"  {variant:10s} max |NLL difference| between batch sizes: {drift:.1e}")
-    print(f"  source = tokens per query ({' and '.join(sources)}); batch {pop} = nes_population, "
-          f"what nes_attack scores per call")
+def _fmt(rate: Rate, peak: float) -> str:
+    return f"{rate.rows:7d} {rate.seconds:8.2f} {rate.per_s():9.1f} {rate.mfu(peak):7.2%}"
 
 
-def bench_nes_attack(models, tok, records, args: AttackArgs, size) -> None:
-    samples = records[:size["nes_samples"]]
-    print(f"\n1b. nes_attack (population {args.nes_population}, {args.nes_generations} generations, trigger "
-          f"{args.nes_trigger_len} tokens) on {len(samples)} samples; budget {query_budget(args)} queries/sample")
-    print(f"  {'variant':10s} {'Objective batch':>15s} {'queries':>8s} {'budget':>7s} {'seconds':>8s} "
-          f"{'queries/s':>10s}")
-    seconds, _ = _timed(lambda: candidate_vocabulary(tok))
-    print(f"  (candidate_vocabulary takes {seconds:.2f} s; each Objective computes it once, included below)")
-    for variant, model in models.items():
-        runs = {}
-        for b in (32, 1):
-            obj = Objective(model, tok, MAX_SOURCE_TOKENS, MAX_SUMMARY_TOKENS, batch_size=b)
-            seconds, recs = _timed(lambda: nes_attack(obj, samples, args, variant, progress=False))
-            runs[b] = (seconds, recs)
-            spent = sum(r.queries for r in recs)
-            assert spent + len(recs) == obj.queries  # each record's random control is scored outside its queries
-            print(f"  {variant:10s} {b:15d} {spent:8d} {query_budget(args) * len(samples):7d} {seconds:8.2f} "
-                  f"{spent / seconds:10.1f}")
-        same = sum(a.extra.trigger_ids == c.extra.trigger_ids for a, c in zip(runs[32][1], runs[1][1]))
-        print(f"  {variant:10s} speed-up {runs[1][0] / runs[32][0]:.1f}x   (same best trigger: {same}/{len(samples)})")
+def _verdicts(speedup: float | None, mfu: float) -> str:
+    out = []
+    if speedup is not None:
+        out.append(f">=5x {'met' if speedup >= SPEEDUP_TARGET else 'NOT met'}")
+    out.append(f">=30% of peak {'met' if mfu >= MFU_TARGET else 'NOT met'}")
+    return "; ".join(out)
 
 
-def bench_hotflip(models, tok, records, args: AttackArgs, size) -> None:
-    samples = records[:size["hotflip_samples"]]
-    print(f"\n2. hotflip_attack (trigger {args.hotflip_trigger_len} tokens, at most {args.hotflip_iters} iterations, "
-          f"top-{args.hotflip_topk}, beam {args.hotflip_beam}) on {len(samples)} samples, Objective batch 32")
-    print(f"  {'variant':10s} {'iterations':>10s} {'seconds':>8s} {'iterations/s':>13s} {'queries/s':>10s}")
-    for variant, model in models.items():
-        obj = Objective(model, tok, MAX_SOURCE_TOKENS, MAX_SUMMARY_TOKENS, batch_size=32)
-        calls: list[int] = []
+class Bench:
+    """One preset's model, tokenizer, samples and measurements on one device in one precision."""
 
-        def on_iteration(model_slug, sample_index, iteration, loss, grad_norm, tokens_changed):
-            calls.append(iteration)
+    def __init__(self, preset: str, size: dict, device, precision: str, variant: str) -> None:
+        self.preset, self.size, self.device, self.precision = preset, size, torch.device(device), precision
+        cfg = build_config(preset)
+        self.mcfg = cfg.model
+        n_long = max(size["engine"], size["per_attack"])
+        corpus = generate_corpus(0, 1000, size["universal_train"] * DIALOGUES_PER_SOURCE,
+                                 n_long * DIALOGUES_PER_SOURCE)
+        self.tok = train_tokenizer(corpus["train"], self.mcfg.vocab_size)
+        self.samples = long_records(corpus["test"], n_long, "test")
+        self.train_samples = long_records(corpus["validation"], size["universal_train"], "val")
+        self.eager = build_model(self.mcfg, variant, self.tok, seed=0).eval().to(self.device)
+        self.model = self.eager  # what the objectives score with (the compiled copy in the compiled rows)
+        self.pricer = FlopPricer(self.eager, self.tok.pad_token_id, self.device)
+        self.args = dataclasses.replace(AttackArgs(), **SHORT)
+        self.candidates = None
 
-        seconds, _ = _timed(lambda: hotflip_attack(obj, samples, args, variant, on_iteration=on_iteration,
-                                                   progress=False))
-        print(f"  {variant:10s} {len(calls):10d} {seconds:8.2f} {len(calls) / seconds:13.2f} "
-              f"{obj.queries / seconds:10.1f}")
+    def objective(self, batch_size: int = 32) -> TallyObjective:
+        obj = TallyObjective(self.model, self.tok, MAX_SOURCE_TOKENS, MAX_SUMMARY_TOKENS, batch_size=batch_size,
+                             precision=self.precision)
+        if self.candidates is None:
+            self.candidates = obj.candidates  # the vocabulary scan, once, outside every timing
+        obj.__dict__["candidates"] = self.candidates
+        return obj
+
+    def timed(self, obj: TallyObjective, fn) -> tuple[Rate, object]:
+        obj.rows.clear()
+        _sync(self.device)
+        start = time.perf_counter()
+        out = fn()
+        _sync(self.device)
+        seconds = time.perf_counter() - start
+        return Rate(seconds, sum(obj.rows.values()), self.pricer.total(obj.rows)), out
+
+    # -- 2. raw rows: the requests of 3, replayed ---------------------------------------------------------
+
+    def bench_raw(self, captured: dict[str, list]) -> dict:
+        """The requests HotFlip and NES made at concurrency 1 (captured in :meth:`bench_engine`), up to about
+        ``raw`` rows of each kind, answered one request per call vs all of them in one call."""
+        objs = {b: self.objective(b) for b in (32, *RAW_BATCHES)}
+        results: dict = {}
+        for attack, kind in (("nes", "score"), ("hotflip", "grad"), ("hotflip", "score")):
+            reqs, rows = [], 0
+            for k, src, lab in captured[attack]:
+                if k == kind and rows < self.size["raw"]:
+                    reqs.append((src, lab))
+                    rows += len(src)
+            call = "score_rows" if kind == "score" else "grad_rows"
+            every_src = [r for src, _ in reqs for r in src]
+            every_lab = [t for _, lab in reqs for t in lab]
+            ways = {"one request at a time": (objs[32], lambda o: [getattr(o, call)(s, l) for s, l in reqs])}
+            for b in RAW_BATCHES:
+                ways[f"all requests, batch {b}"] = (objs[b], lambda o: getattr(o, call)(every_src, every_lab))
+            best: dict[str, Rate] = {}
+            for _ in range(self.size["rounds"]):
+                for name, (o, fn) in ways.items():
+                    rate, _ = self.timed(o, lambda: fn(o))
+                    if name not in best or rate.seconds < best[name].seconds:
+                        best[name] = rate
+            per_request = rows / max(len(reqs), 1)
+            results[f"{attack} {call}, {per_request:.1f} rows/request"] = best
+        return results
+
+    # -- 3. engine at equal work ---------------------------------------------------------------------------
+
+    def searches(self, name: str, obj: Objective, samples: list, prepared=None) -> list:
+        spec = REGISTRY[name]
+        return spec.searches(obj, samples, self.args, "baseline", [getattr(self.args, spec.budget_setting)],
+                             prepared=prepared)
+
+    def bench_engine(self) -> tuple[dict, dict[str, list]]:
+        """Per attack its runs at concurrency 1 and 64; and the requests of its run at concurrency 1."""
+        samples = self.samples[:self.size["engine"]]
+        obj = self.objective()
+        out, captured = {}, {}
+        for name in ("hotflip", "nes"):
+            runs = {}
+            for c in (1, CONCURRENCY):
+                q0 = obj.queries
+                if c == 1:  # one search open: one call is one request
+                    obj.capture = captured[name] = []
+                rate, recs = self.timed(obj, lambda: engine.flat(engine.run_all(
+                    obj, self.searches(name, obj, samples), concurrency=c)))
+                obj.capture = None
+                runs[c] = (rate, obj.queries - q0, recs)
+            same, names = _differing(runs[1][2], runs[CONCURRENCY][2])
+            out[name] = dict(runs=runs, same=same, n=len(runs[1][2]), differ=names)
+        return out, captured
+
+    # -- 5. per attack -------------------------------------------------------------------------------------
+
+    def bench_attacks(self) -> dict:
+        samples = self.samples[:self.size["per_attack"]]
+        obj = self.objective()
+        out = {}
+        length = self.args.universal_trigger_len
+        q0 = obj.queries
+        plan, assemble = universal_learning(obj, self.train_samples, self.args)
+        rate, runs = self.timed(obj, lambda: engine.run_all(obj, plan, concurrency=CONCURRENCY))
+        out["universal (learning)"] = (rate, obj.queries - q0)
+        prepared = {length: assemble(runs)}
+        for name in REGISTRY:
+            q0 = obj.queries
+            rate, _ = self.timed(obj, lambda: engine.run_all(
+                obj, self.searches(name, obj, samples, prepared if name == "universal" else None),
+                concurrency=CONCURRENCY))
+            out[name if name != "universal" else "universal (evaluation)"] = (rate, obj.queries - q0)
+        return out
+
+    # -- 4. compiled ---------------------------------------------------------------------------------------
+
+    def compile(self) -> float:
+        """Compile a copy of the model in place; seconds of the warm-up that triggers the compiles."""
+        # A fresh dynamo: its recompile limit (8) counts graphs per code object, and transformers' forward
+        # wrappers are shared by every T5, so one preset's graphs would push the next one's model back to eager.
+        torch._dynamo.reset()
+        self.model = maybe_compile(copy.deepcopy(self.eager), True, dynamic=True)
+        obj = self.objective()
+        self.graphs_before = _graphs()
+        start = time.perf_counter()
+        for name in ("hotflip", "nes"):
+            # Batch 1 and batch > 1 (dynamic=True still specialises sizes 0 and 1), and the batch sizes of a run
+            # at concurrency 64 (a shorter warm-up left a recompile inside the timed runs).
+            for c, n in ((1, 2), (CONCURRENCY, min(8, self.size["engine"]))):
+                engine.run_all(obj, self.searches(name, obj, self.samples[:n]), concurrency=c)
+        _sync(self.device)
+        return time.perf_counter() - start
 
 
-def bench_summaries(models, tok, records, size) -> None:
-    sources = [r.source for r in records[:size["batched_sources"]]]
-    naive_sources = sources[:size["naive_sources"]]
-    new_tokens = size["new_tokens"]
-    print(f"\n3. summaries/s, {NUM_BEAMS} beams, {new_tokens} new tokens each (EOS suppressed, no n-gram blocking); "
-          f"summarize on {len(sources)} sources, naive loop on the first {len(naive_sources)}")
-    print(f"  {'variant':10s} {'naive beam':>11s} {'summarize':>10s} {'speed-up':>9s}")
-    for variant, model in models.items():
-        model.generation_config.suppress_tokens = [tok.eos_token_id]
+def _graphs() -> int:
+    try:
+        from torch._dynamo.utils import counters
+        return int(counters["stats"]["unique_graphs"])
+    except Exception:  # a private counter: absent in some torch versions
+        return -1
 
-        def batched(texts: list[str]) -> list[str]:
-            return summarize(model, tok, texts, max_source_tokens=MAX_SOURCE_TOKENS, max_new_tokens=new_tokens,
-                             num_beams=NUM_BEAMS, no_repeat_ngram_size=0, batch_size=32, progress=False)
 
-        batched(sources[:2]), naive_beam(model, tok, naive_sources[:1], NUM_BEAMS, 2)  # warm-up
-        # Batched (cheap) before and after the naive loop, best of the two, so drifting load hits both alike.
-        t_b1, out_batched = _timed(lambda: batched(sources))
-        t_naive, out_naive = _timed(lambda: naive_beam(model, tok, naive_sources, NUM_BEAMS, new_tokens))
-        t_b2, _ = _timed(lambda: batched(sources))
-        rate_batched, rate_naive = len(sources) / min(t_b1, t_b2), len(naive_sources) / t_naive
-        ratio = rate_batched / rate_naive
-        same = sum(a == b for a, b in zip(out_batched, out_naive))
-        print(f"  {variant:10s} {rate_naive:9.2f}/s {rate_batched:8.2f}/s {ratio:8.1f}x   "
-              f"{_verdict(ratio, BEAM_TARGET)}"
-              f"   (identical summaries: {same}/{len(naive_sources)})")
-    print("  naive beam: batch 1, no KV cache, one hypothesis per forward; summarize: HF generate, KV cache, batch 32")
+def print_raw(raw: dict, peak: float, label: str) -> None:
+    print(f"  the same requests replayed ({label}): {'rows':>7s} {'seconds':>8s} {'rows/s':>9s} {'MFU':>7s}  "
+          f"vs one request")
+    for title, best in raw.items():
+        one = best["one request at a time"]
+        print(f"    {title}")
+        for name, rate in best.items():
+            speed = one.seconds / rate.seconds * rate.rows / one.rows
+            note = "" if rate is one else f"  {speed:5.2f}x   {_verdicts(speed, rate.mfu(peak))}"
+            print(f"      {name:26s} {_fmt(rate, peak)}{note}")
+
+
+def print_engine(eng: dict, peak: float, label: str) -> None:
+    print(f"  engine, equal work ({label}): {'queries':>7s} {'seconds':>8s} {'queries/s':>9s} {'MFU':>7s}  "
+          f"vs concurrency 1")
+    for name, r in eng.items():
+        one = r["runs"][1][0]
+        for c, (rate, queries, _) in r["runs"].items():
+            speed = one.seconds / rate.seconds
+            note = (f"  {speed:5.2f}x   {_verdicts(speed, rate.mfu(peak))}" if c != 1 else "")
+            assert queries == rate.rows  # the engine counts every row it has scored
+            print(f"    {name:8s} concurrency {c:2d}  {_fmt(rate, peak)}{note}")
+        print(f"    {name:8s} records identical at concurrency 1 and {CONCURRENCY}: {r['same']}/{r['n']}"
+              f"{'' if r['same'] == r['n'] else '   <-- DIFFER in ' + ', '.join(sorted(r['differ']))}")
+
+
+def print_attacks(att: dict, peak: float, label: str) -> None:
+    print(f"  per attack, concurrency {CONCURRENCY} ({label}): {'queries':>7s} {'seconds':>8s} {'queries/s':>9s} "
+          f"{'MFU':>7s}")
+    for name, (rate, queries) in att.items():
+        assert queries == rate.rows
+        print(f"    {name:22s} {_fmt(rate, peak)}")
+
+
+def run_preset(preset: str, size: dict, device, precision: str, peak: float, do_compile: bool, variant: str) -> None:
+    t0 = time.perf_counter()
+    b = Bench(preset, size, device, precision, variant)
+    m = b.mcfg
+    n_src = np.mean([len(b.objective().source_ids(s.source)) + 1 for s in b.samples])
+    print(f"\n== {preset}: random {variant} model, d_model {m.d_model}, d_ff {m.d_ff}, {m.n_heads} heads, "
+          f"{m.n_encoder_layers}+{m.n_decoder_layers} layers, vocab {len(b.tok)}; {device} {precision}; "
+          f"sources {n_src:.0f} tokens on average (setup {time.perf_counter() - t0:.0f} s)")
+    print(f"  samples: engine {size['engine']} per attack, per attack {size['per_attack']} (universal learned on "
+          f"{size['universal_train']}); replayed requests: about {size['raw']} rows of each kind, best of "
+          f"{size['rounds']} round(s)")
+    one_row = b.pricer.row("score", int(n_src), MAX_SUMMARY_TOKENS)
+    print(f"  model FLOPs of one scored row ({n_src:.0f} + {MAX_SUMMARY_TOKENS} tokens): {one_row / 1e6:.1f} MFLOP; "
+          f"a gradient row {b.pricer.row('grad', int(n_src), MAX_SUMMARY_TOKENS) / 1e6:.1f} MFLOP")
+    modes = ["eager"] + (["compiled"] if do_compile else [])
+    for mode in modes:
+        if mode == "compiled":
+            seconds = b.compile()
+            print(f"  compile (dynamic=True) warm-up: {seconds:.0f} s, {_graphs() - b.graphs_before} graphs "
+                  f"(excluded from every rate)")
+        g0 = _graphs()
+        eng, captured = b.bench_engine()
+        print_engine(eng, peak, mode)
+        print_raw(b.bench_raw(captured), peak, mode)
+        att = b.bench_attacks()
+        print_attacks(att, peak, mode)
+        if mode == "compiled":
+            print(f"  graphs compiled during the timed runs (recompiles): {_graphs() - g0}")
+    if not do_compile:
+        print("  compiled: not measured (--quick or --no-compile)")
+    print(f"  ({preset} took {time.perf_counter() - t0:.0f} s)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer candidates, samples and sources (seconds)")
+    parser.add_argument("--quick", action="store_true", help="fewer samples and rounds, no compile (minutes)")
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads for every measurement")
+    parser.add_argument("--presets", nargs="+", default=["tiny", "small"], choices=["tiny", "small"])
+    parser.add_argument("--variant", default="baseline")
+    parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                        help="also measure the model compiled (default: yes, except with --quick)")
     opts = parser.parse_args()
-    size = SIZES[opts.quick]
     torch.set_num_threads(opts.threads)
-
+    torch.manual_seed(0)
+    do_compile = (not opts.quick) if opts.compile is None else opts.compile
     wall = time.perf_counter()
-    n_records = max(size["batched_sources"], size["nes_samples"], size["hotflip_samples"])
-    corpus = generate_corpus(0, 1000, 0, n_records * DIALOGUES_PER_SOURCE)
-    cfg = ModelConfig()  # tiny preset: d_model 64, d_ff 256, 4 heads, 2+2 layers, vocab 2000
-    tok = train_tokenizer(corpus["train"], cfg.vocab_size)
-    records = long_records(corpus["test"], n_records)
-    models = {v: build_model(cfg, v, tok, seed=0).eval() for v in VARIANTS}
-    args = AttackArgs()
-    if size["nes_generations"]:
-        args = dataclasses.replace(args, nes_generations=size["nes_generations"])
-    if size["hotflip_iters"]:
-        args = dataclasses.replace(args, hotflip_iters=size["hotflip_iters"])
-
-    print(f"attack throughput{' (--quick)' if opts.quick else ''}: random tiny models ({', '.join(VARIANTS)}), "
-          f"d_model {cfg.d_model}, {cfg.n_encoder_layers}+{cfg.n_decoder_layers} layers, vocab {len(tok)}; "
-          f"sources {MAX_SOURCE_TOKENS} tokens ({DIALOGUES_PER_SOURCE} synthetic dialogues joined), "
-          f"labels {MAX_SUMMARY_TOKENS} tokens; torch threads: {torch.get_num_threads()}")
-    bench_nes_scoring(models, tok, {"1 dialogue": corpus["test"][0], f"{DIALOGUES_PER_SOURCE} dialogues": records[0]},
-                      args, size)
-    bench_nes_attack(models, tok, records, args, size)
-    bench_hotflip(models, tok, records, args, size)
-    bench_summaries(models, tok, records, size)
+    peak = matmul_peak("cpu")
+    print(f"attack throughput{' (--quick)' if opts.quick else ''}: torch {torch.__version__}, "
+          f"{torch.get_num_threads()} thread(s); fp32 matmul peak measured here: {peak / 1e9:.1f} GFLOP/s")
+    print(f"targets: batched >= {SPEEDUP_TARGET:.0f}x one sample at a time, and >= {MFU_TARGET:.0%} of peak; "
+          f"ratios are of rows/s at equal work")
+    for preset in opts.presets:
+        run_preset(preset, SIZES[opts.quick][preset], "cpu", "fp32", peak, do_compile, opts.variant)
+    if torch.cuda.is_available():
+        for precision, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+            gpu_peak = matmul_peak("cuda", dtype)
+            print(f"\nGPU {torch.cuda.get_device_name()}: {precision} matmul peak {gpu_peak / 1e12:.1f} TFLOP/s")
+            for preset in opts.presets:
+                run_preset(preset, SIZES[opts.quick][preset], "cuda", precision, gpu_peak, do_compile, opts.variant)
+    else:
+        print("\nGPU figures: not measured (no CUDA device here)")
     print(f"\nwall time {time.perf_counter() - wall:.0f} s")
 
 
