@@ -112,5 +112,14 @@ def maybe_compile(model: torch.nn.Module, enabled: bool, **options) -> torch.nn.
     ``torch.compile`` (e.g. ``backend``).
     """
     if enabled:
+        # Dynamo's recompile limit (8) counts per code object, and transformers' forwards are shared by every
+        # model of the process: the attack phase compiles each arm (about 5-6 graphs each: scoring and
+        # gradients, one row and several), so the later arms silently fell back to eager
+        # (bench/attack_throughput.py). A limit per process that several arms fit in.
+        import torch._dynamo
+
+        config = torch._dynamo.config
+        name = "recompile_limit" if hasattr(config, "recompile_limit") else "cache_size_limit"
+        setattr(config, name, max(getattr(config, name), 64))
         model.compile(**options)
     return model

@@ -201,7 +201,8 @@ def test_hotflip_beats_a_search_that_redraws_random_tokens(attack_target, monkey
 
     def run():
         objective = Objective(model, tok, cfg.data.max_source_tokens, cfg.data.max_summary_tokens)
-        return hotflip.hotflip_attack(objective, samples, args, "nonmono", progress=False)
+        # One sample per call: the random scores below come from one generator, drawn in the order of the calls.
+        return [r for s in samples for r in hotflip.hotflip_attack(objective, [s], args, "nonmono", progress=False)]
 
     hot = run()
     real, gen = hotflip.first_order_scores, torch.Generator().manual_seed(0)

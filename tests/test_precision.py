@@ -189,7 +189,9 @@ def test_objective_in_bf16_runs_under_autocast_and_keeps_the_nll_in_float32(mode
         high = fp32.nll_ids(sources, labels)
     finally:
         hook.remove()
-    assert seen == [torch.bfloat16, torch.bfloat16, torch.float32]  # the lm_head ran in bf16 under autocast
+    # The lm_head ran in bf16 under autocast for every forward of the bf16 objective (scoring, then one gradient
+    # forward per row on a CPU), in float32 for the fp32 one (its last forward).
+    assert set(seen[:-1]) == {torch.bfloat16} and len(seen) >= 3 and seen[-1] == torch.float32
     # bf16's 8-bit mantissa moves each NLL a little, never much (the sums and the log-softmax are float32).
     assert low != high
     assert max(abs(a - b) for a, b in zip(low, high)) < 0.05 * max(high)

@@ -257,17 +257,27 @@ class Objective:
 
     # -- scoring -----------------------------------------------------------------------------------------------
 
-    def _groups(self, sources: Sequence[Sequence[int]], labels: Sequence[Sequence[int]]) -> list[list[int]]:
+    def _groups(self, sources: Sequence[Sequence[int]], labels: Sequence[Sequence[int]], size: int | None = None
+                ) -> list[list[int]]:
         """Row indices grouped by their padded shape (:func:`padded_shape`), each group cut into forwards of
-        at most ``batch_size`` rows; rows of one shape are packed together whatever sample they come from."""
+        at most ``size`` (default ``batch_size``) rows; rows of one shape are packed together whatever sample
+        they come from."""
+        size = size or self.batch_size
         by_shape: dict[tuple[int, int], list[int]] = {}
         for i, (s, t) in enumerate(zip(sources, labels)):
             by_shape.setdefault(padded_shape(len(s) + 1, len(t)), []).append(i)
-        return [rows[j:j + self.batch_size] for _, rows in sorted(by_shape.items())
-                for j in range(0, len(rows), self.batch_size)]
+        return [rows[j:j + size] for _, rows in sorted(by_shape.items()) for j in range(0, len(rows), size)]
 
     def _tensors(self, sources, labels, rows: list[int]):
-        """(input_ids, attention_mask, labels, decoder_input_ids) of ``rows``, padded to their shared bucket."""
+        """(input_ids, attention_mask, labels, decoder_input_ids) of ``rows``, padded to their shared bucket.
+
+        On a GPU a short forward is filled up to ``batch_size`` rows with copies of its first row (their
+        results are dropped): cuBLAS may pick another algorithm for another number of rows, and a row's
+        result must not depend on how many rows shared its forward. On a CPU the row count did not change
+        any NLL (tests/test_attack_engine.py), so nothing is added there.
+        """
+        if self.device.type != "cpu" and len(rows) < self.batch_size:
+            rows = rows + [rows[0]] * (self.batch_size - len(rows))
         S, T = padded_shape(len(sources[rows[0]]) + 1, len(labels[rows[0]]))
         input_ids = torch.full((len(rows), S), self.tok.pad_token_id, dtype=torch.long)
         mask = torch.zeros((len(rows), S), dtype=torch.long)
@@ -306,7 +316,10 @@ class Objective:
         mode, packed like :meth:`score_rows`, not counted as queries."""
         nll = [0.0] * len(sources)
         grads: list[torch.Tensor] = [None] * len(sources)  # type: ignore[list-item]
-        for rows in self._groups(sources, labels):
+        # One row per gradient forward on a CPU: with several, the backward's matmuls changed a row's gradient
+        # by ~1e-9 at d_model 192 (bench/attack_throughput.py; its NLL stayed exact), which could flip a
+        # near-tie of first-order scores; and batching them gained at most 1.07x there.
+        for rows in self._groups(sources, labels, 1 if self.device.type == "cpu" else None):
             input_ids, mask, lab, dec = self._tensors(sources, labels, rows)
             embeds = self.model.get_input_embeddings()(input_ids).detach().requires_grad_(True)
             with autocast(self.device, self.precision):
