@@ -101,10 +101,10 @@ def test_a_launch_killed_before_its_merge_is_resumed_without_redoing_records(tmp
 
     store = ShardedStore(results, InProcess())
     assert "skipped bad line 3 (cut off mid-write)" in capsys.readouterr().err
-    assert store.done == {("a1", "m", s.id) for s in samples[:3]}
+    assert store.done == {("a1", "m", s.id, None) for s in samples[:3]}
     assert not rank_file(results, 1).exists() and not rank_file(results, 2).exists()
     assert [r.sample_id for r in store.take_unlogged()] == ["s1", "s2"]  # never logged: rank 0 logs live
-    todo = [s.id for s in store.mine("a1", "m", samples) if ("a1", "m", s.id) not in store.done]
+    todo = [s.id for s in store.mine("a1", "m", samples) if ("a1", "m", s.id, None) not in store.done]
     assert todo == ["s3"]
     store.add(_record("a1", "m", samples[3]))
     assert store.merge()
