@@ -483,6 +483,8 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         (inner, _ellipsis) = typing.get_args(tp)
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):  # --set ...=5: a list of one
+            value = [value]
         if not isinstance(value, (list, tuple)):
             raise UserError(f"invalid config value for '{key}': expected a list, got {value!r}")
         return tuple(_coerce(v, inner, key) for v in value)

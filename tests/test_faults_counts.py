@@ -6,8 +6,12 @@ import pytest
 
 from mono_s2s.cli import main
 
+# The round-2 sample counts (the quick preset's), which the 25-example test split holds; the cases below ask
+# for more.
 SMALL = ["data.n_train=60", "data.n_validation=12", "data.n_test=25", "model.d_model=32", "model.d_ff=64",
-         "train.batch_size=16"]
+         "train.batch_size=16", "attacks.universal_train_samples=10",
+         *(f"attacks.{a}_samples=20" for a in ("hotflip", "universal_eval", "substitution", "injection", "ood")),
+         "attacks.nes_samples=15"]
 
 
 def _run(tmp_path, capsys, *sets: str, verb: str = "run") -> tuple[int, str]:
