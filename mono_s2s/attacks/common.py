@@ -380,33 +380,45 @@ def candidate_vocabulary(tokenizer) -> list[int]:
     return keep
 
 
+def fixed_trigger_search(objective: Objective, sample: Any, trigger: Sequence[int], control: Sequence[int] | None,
+                         model_slug: str, attack: str):
+    """One sample attacked with a fixed ``trigger`` (no search, so no gradients), as a generator for
+    :mod:`mono_s2s.attacks.engine`; returns its record.
+
+    ``original_nll`` is the clean, untruncated source; ``attacked_nll`` the source
+    truncated to leave room for the trigger, then the trigger: two sequences, the
+    queries. ``control`` (a trigger of the same length, or None) is scored the
+    same way as the record's random control, not counted.
+    """
+    from mono_s2s.attacks.engine import Score
+
+    t = list(trigger)
+    k = list(control) if control is not None else None
+    labels = objective.label_ids(sample.summary)
+    cut = objective.source_ids(sample.source, room=len(t))
+    rows = [objective.source_ids(sample.source), cut + t] + ([cut + k] if k is not None else [])
+    scores = yield Score(rows, [labels] * len(rows))
+    return AttackRecord(attack=attack, model=model_slug, sample_id=sample.id, original_nll=scores[0],
+                        attacked_nll=scores[1], queries=2, perturbed_text=objective.decode(cut + t),
+                        trigger=objective.decode(t), tokens_changed=len(t), budget=len(t),
+                        control_nll=scores[2] if k is not None else None,
+                        control_text=objective.decode(cut + k) if k is not None else None,
+                        extra=TriggerExtra(trigger_ids=t, control_trigger_ids=k, survives_truncation=(
+                            objective.source_length(sample.source) + len(t) <= objective.max_source - 1)))
+
+
 def evaluate_triggers_per_sample(objective: Objective, samples: Sequence[Any], triggers: dict[str, list[int]],
                                  args: Any, model_slug: str, attack: str,
                                  controls: dict[str, list[int]] | None = None) -> list[AttackRecord]:
-    """Each sample attacked with its own fixed trigger (``triggers[sample.id]``); no search, so no gradients.
+    """Each sample attacked with its own fixed trigger (``triggers[sample.id]``): :func:`fixed_trigger_search`
+    for every sample, run together by the engine.
 
-    This is how a trigger found elsewhere (another model, another sample set) is
-    measured: e.g. HotFlip transfer, where every sample keeps the trigger that
-    HotFlip found for it on the other model, and the universal trigger on
-    held-out samples. ``original_nll`` is the clean, untruncated source;
-    ``attacked_nll`` the source truncated to leave room for the trigger, then the
-    trigger. Two sequences are scored per sample (the queries); ``controls``
-    (``{sample id: trigger}``) are scored the same way as each record's random
-    control, not counted.
+    This is how a trigger found elsewhere is measured: e.g. HotFlip transfer, where
+    every sample keeps the trigger that HotFlip found for it on the other model.
+    ``controls`` (``{sample id: trigger}``) are each record's random control.
     """
-    samples = list(samples)
-    labels = [objective.label_ids(s.summary) for s in samples]
-    trigs = [list(triggers[s.id]) for s in samples]
-    cut = [objective.source_ids(s.source, room=len(t)) for s, t in zip(samples, trigs)]
-    original = objective.nll_ids([objective.source_ids(s.source) for s in samples], labels)
-    attacked = objective.nll_ids([c + t for c, t in zip(cut, trigs)], labels)
-    ctrl = [list(controls[s.id]) for s in samples] if controls is not None else [None] * len(samples)
-    ctrl_nll = (objective.nll_ids([c + k for c, k in zip(cut, ctrl)], labels) if controls is not None
-                else [None] * len(samples))
-    return [AttackRecord(attack=attack, model=model_slug, sample_id=s.id, original_nll=o, attacked_nll=a,
-                         queries=2, perturbed_text=objective.decode(c + t), trigger=objective.decode(t),
-                         tokens_changed=len(t), budget=len(t), control_nll=cn,
-                         control_text=objective.decode(c + k) if k is not None else None,
-                         extra=TriggerExtra(trigger_ids=t, control_trigger_ids=k, survives_truncation=(
-                             objective.source_length(s.source) + len(t) <= objective.max_source - 1)))
-            for s, t, c, o, a, k, cn in zip(samples, trigs, cut, original, attacked, ctrl, ctrl_nll)]
+    from mono_s2s.attacks.engine import run_all
+
+    return run_all(objective, [fixed_trigger_search(objective, s, triggers[s.id],
+                                                    controls[s.id] if controls is not None else None,
+                                                    model_slug, attack) for s in samples])

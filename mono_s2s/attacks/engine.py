@@ -11,9 +11,11 @@ and finally ``return``s its :class:`~mono_s2s.attacks.common.AttackRecord`.
 pending requests of all of them, and answers every :class:`Score` of a round
 in one call of :meth:`Objective.score_rows` and every :class:`Grad` in one
 call of :meth:`Objective.grad_rows`, which pack the rows by length into shared
-forward passes. One sample at a time, a tiny model's forward is mostly
-fixed cost (a HotFlip gradient pass holds 4 sequences, an NES population 16);
-across 64 samples the same passes hold hundreds.
+forward passes. On a GPU that is what fills the device (one HotFlip gradient
+pass holds 4 sequences, an NES population 16). On this project's 2-core CPU
+it gains nothing measurable (0.96-1.14x, ``bench/attack_throughput.py``): one
+search's request already fills a core; the engine's worth there is the
+streaming, the resume and the batch-independent records.
 
 Why the answers do not depend on the company a row keeps: the objective pads
 every row to a length bucket that depends only on the row itself

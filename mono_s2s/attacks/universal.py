@@ -41,7 +41,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from mono_s2s.attacks.common import AttackRecord, Objective, TriggerExtra, sample_rng
+from mono_s2s.attacks.common import AttackRecord, Objective, TriggerExtra, fixed_trigger_search, sample_rng
 from mono_s2s.attacks.engine import Grad, Score, Search, run_all
 from mono_s2s.attacks.hotflip import first_order_scores, neutral_token, random_trigger
 from mono_s2s.attacks.search import fresh_states, keep_best, top_flips
@@ -159,20 +159,10 @@ def learn_universal_trigger(objective: Objective, train_samples: list, args, pro
 def universal_sample_search(objective: Objective, sample, trigger: list[int], args, model_slug: str,
                             candidates: list[int], attack: str = "universal") -> Search:
     """The fixed ``trigger`` on one held-out sample, with a random trigger of the same length as its control
-    (a generator for the engine; no search, three sequences scored, two of them queries); returns its record."""
-    rng = sample_rng(args.seed, sample.id)
-    control = list(random_trigger(rng, candidates, len(trigger)))  # the same for every model and transfer
-    labels = objective.label_ids(sample.summary)
-    cut = objective.source_ids(sample.source, room=len(trigger))
-    original, attacked, control_nll = yield Score(
-        [objective.source_ids(sample.source), cut + trigger, cut + control], [labels] * 3)
-    return AttackRecord(attack=attack, model=model_slug, sample_id=sample.id, original_nll=original,
-                        attacked_nll=attacked, queries=2, perturbed_text=objective.decode(cut + trigger),
-                        trigger=objective.decode(trigger), tokens_changed=len(trigger), budget=len(trigger),
-                        control_nll=control_nll, control_text=objective.decode(cut + control),
-                        extra=TriggerExtra(trigger_ids=list(trigger), control_trigger_ids=control,
-                                           survives_truncation=(objective.source_length(sample.source) + len(trigger)
-                                                                <= objective.max_source - 1)))
+    (:func:`~mono_s2s.attacks.common.fixed_trigger_search`; the control drawn from the sample's own generator,
+    so it is the same for every model and for transfer records); returns its record."""
+    control = random_trigger(sample_rng(args.seed, sample.id), candidates, len(trigger))
+    return (yield from fixed_trigger_search(objective, sample, trigger, control, model_slug, attack))
 
 
 def universal_searches(objective: Objective, samples: list, args, model_slug: str, budgets: Sequence[int],
