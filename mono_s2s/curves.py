@@ -40,7 +40,7 @@ from scipy import stats as _sps
 PRIMARY = ("rouge_drop", "fact_recall_drop", "success")
 SECONDARY = ("abs_degradation", "adversarial_excess")
 MEASURES = PRIMARY + SECONDARY
-AUC_MEASURES = ("abs_degradation", "rouge_drop")
+AUC_MEASURES = ("rouge_drop", "fact_recall_drop", "adversarial_excess", "abs_degradation")  # paired in the analysis
 STATS = ("mean", "ci_low", "ci_high", "n")
 CONFIDENCE = 0.95
 

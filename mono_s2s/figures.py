@@ -1,21 +1,23 @@
-"""The analysis figure: how much each model degrades under each attack, drawn from computed tables.
+"""The figures of the report, drawn from computed sections and tables.
 
-* :func:`analysis_figure` -- eight panels (the seed notebook's six, plus clean quality and
-  transfer) from the per-sample ``pairs`` frame, the per-attack comparison ``table`` and,
-  optionally, clean ROUGE and the transfer matrices.
+* :func:`analysis_figure` -- the analysis (v2), readable with any number of arms: one axes per
+  attack with the primary measure (mean generated-summary ROUGE-L drop) against the attack's budget,
+  then the adversarial excess over the random control at the headline budget (attack x arm),
+  the arms' clean quality, and the trigger-transfer matrices. Panels are listed in :data:`PANELS`.
 * :func:`curves_figure` -- the robustness curves (issue 13): one column per attack, the
   mean ROUGE-L drop (primary) and ΔNLL (secondary) against the attack's budget, a line
   with its 95 % CI band per arm, from the results file's ``curves`` section.
 * :func:`save_figure` -- write it as a PNG atomically.
 
-Only drawing happens here: statistics (CIs, Holm-corrected p-values) arrive precomputed,
-and nothing is read from disk. The figure is a bare :class:`matplotlib.figure.Figure`,
-not a pyplot one: it needs no backend, so it works headless, in tests and in Jupyter,
-and never leaks into pyplot's global list of open figures.
+Only drawing happens here: statistics (CIs) arrive precomputed, and nothing is read from disk.
+The figure is a bare :class:`matplotlib.figure.Figure`, not a pyplot one: it needs no backend,
+so it works headless, in tests and in Jupyter, and never leaks into pyplot's global list of open
+figures.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import uuid
 from itertools import cycle
@@ -26,13 +28,20 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 DELTA_NLL = "Δ NLL (nats)"
 ROUGE_METRICS = (("rouge1", "ROUGE-1"), ("rouge2", "ROUGE-2"), ("rougeL", "ROUGE-L"))
+# Drawn after ROUGE in the clean panel when the clean frame has it (the closed-book fact check).
+CLEAN_METRICS = (*ROUGE_METRICS, ("fact_recall", "fact recall"))
 TRANSFER_KINDS = ("hotflip", "universal")
-PANELS = ("mean_degradation", "improvement", "distributions", "perplexity", "ecdf", "heatmap", "clean", "transfer")
+# The analysis figure's axes labels (``ax.get_label()``): one "curve:{attack}" per attack, then these.
+CURVE_PANEL = "curve:{attack}"
+PANELS = (CURVE_PANEL, "excess", "clean", "transfer")
+PRIMARY = ("rouge_drop", "mean ROUGE-L drop")  # the curves' measure (mono_s2s.curves) and its y label
+EXCESS = "adversarial_excess"  # the arms frame's measure drawn in the excess panel
+ARMS_COLUMNS = ("attack", "model", "measure", "mean", "ci_low", "ci_high")  # those read
+_CURVES_PER_ROW = 6  # more attacks wrap onto a further row of curves
+_EXCESS_SLOT = 1.7  # inches per attack in the excess panel: room for "substitution / @ 3 trigger tokens" level
 
 # Fixed colours for the two models the study is about, so every panel (and every run's
 # figure) reads the same; any further variant draws from the rest of the palette.
@@ -40,8 +49,6 @@ _MODEL_COLOURS = {"nonmono": "#d95f02", "mono": "#1b6fb3"}
 _EXTRA_COLOURS = ("#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 _LINESTYLES = ("-", "--", ":", "-.")
 _MODEL_NAMES = {"nonmono": "non-monotone", "mono": "monotone"}
-_FEW = 10  # groups smaller than this also show their individual points
-_PAIRS_COLUMNS = ("attack", "model", "original_nll", "attacked_nll", "abs_degradation")  # those drawn
 # rc_context rather than rcParams.update: the caller's matplotlib settings stay untouched.
 _RC = {"font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11, "xtick.labelsize": 10,
        "ytick.labelsize": 10, "legend.fontsize": 10, "axes.spines.top": False, "axes.spines.right": False}
@@ -60,6 +67,13 @@ def _styles(models: list[str]) -> dict[str, dict]:
                 "label": _MODEL_NAMES.get(m, m)} for i, m in enumerate(models)}
 
 
+def _legend(fig: Figure, models: list[str], styles: dict, marker: str = "o", ms: float = 4) -> None:
+    # Below the panels: at the top, constrained layout lets the legend run into the suptitle.
+    fig.legend(handles=[Line2D([], [], color=styles[m]["color"], ls=styles[m]["ls"], marker=marker, ms=ms,
+                               label=styles[m]["label"]) for m in models],
+               loc="outside lower center", ncol=len(models), frameon=False, fontsize=12)
+
+
 def _no_data(ax, message: str) -> None:
     ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="0.4", fontsize=12)
     ax.set_xticks([])
@@ -68,8 +82,56 @@ def _no_data(ax, message: str) -> None:
 
 
 def _group_offsets(n: int, width: float = 0.8) -> np.ndarray:
-    """x offsets of n bars (or boxes) sharing one group slot of the given width."""
+    """x offsets of n bars sharing one group slot of the given width."""
     return (np.arange(n) - (n - 1) / 2) * width / n
+
+
+def _bars(ax, x: np.ndarray, mean, low, high, width: float, style: dict):
+    """One arm's bars with 95 % CI error bars; returns the BarContainer.
+
+    A NaN mean draws no bar but a small "n/a" at the baseline, so a missing value is not read
+    as zero; a NaN CI (one sample) draws no error bar rather than a collapsed one.
+    """
+    mean, low, high = (np.asarray(v, float) for v in (mean, low, high))
+    bars = ax.bar(x, np.nan_to_num(mean), width=width, color=style["color"], label=style["label"])
+    for rect, v in zip(bars, mean):
+        rect.set_visible(bool(np.isfinite(v)))
+    err = np.clip(np.array([mean - low, high - mean]), 0, None)
+    ok = np.isfinite(mean) & np.isfinite(err).all(axis=0)
+    if ok.any():
+        ax.errorbar(x[ok], mean[ok], yerr=err[:, ok], fmt="none", ecolor="0.15", elinewidth=1, capsize=2)
+    for xi in x[~np.isfinite(mean)]:
+        ax.text(xi, 0, "n/a", rotation=90, ha="center", va="bottom", fontsize=8, color="0.4")
+    return bars
+
+
+def _draw_curve(ax, section: dict | None, measure: str, models: list[str], styles: dict) -> bool:
+    """One attack's curve of one measure: a line through each arm's means with its 95 % CI band.
+
+    Arms without a finite point draw nothing; the headline budget is a dotted vertical line. An
+    axes with no line at all says "not measured". Returns whether a line was drawn.
+    """
+    drawn = False
+    section = section or {}
+    for m in models:
+        points = section.get("models", {}).get(m, {}).get("points", [])
+        x = np.array([p["budget"] for p in points], float)
+        mean, low, high = (np.array([p.get(measure, {}).get(k, math.nan) for p in points], float)
+                           for k in ("mean", "ci_low", "ci_high"))
+        if not np.isfinite(mean).any():
+            continue
+        st = styles[m]
+        ax.plot(x, mean, marker="o", ms=4, color=st["color"], ls=st["ls"], label=st["label"])
+        ax.fill_between(x, low, high, color=st["color"], alpha=0.18, lw=0)
+        drawn = True
+    if not drawn:
+        _no_data(ax, "not measured")
+    else:
+        ax.axhline(0, color="0.3", lw=0.8)
+        ax.axvline(section["headline"], color="0.5", ls=":", lw=1)
+        ax.set_xticks(section["budgets"])
+        ax.set_xlabel(section["unit"])
+    return drawn
 
 
 def _heatmap(ax, values: np.ndarray, rows: list[str], cols: list[str]) -> None:
@@ -83,152 +145,72 @@ def _heatmap(ax, values: np.ndarray, rows: list[str], cols: list[str]) -> None:
     for (i, j), v in np.ndenumerate(values):
         dark = np.isfinite(v) and (v - vmin) / (vmax - vmin) > 0.6
         ax.text(j, i, f"{v:.2f}" if np.isfinite(v) else "n/a", ha="center", va="center",
-                color="white" if dark else "black", fontsize=10)
-    ax.set_xticks(range(len(cols)), cols, rotation=30, ha="right", rotation_mode="anchor")
+                color="white" if dark else "black", fontsize=10 if values.shape[1] <= 6 else 8)
+    # Steeper with many columns (5 arms x 2 kinds): at 30 degrees neighbouring names run into each other.
+    ax.set_xticks(range(len(cols)), cols, rotation=30 if len(cols) <= 6 else 55, ha="right", rotation_mode="anchor")
     ax.set_yticks(range(len(rows)), rows)
     ax.spines[:].set_visible(False)
 
 
-def _panel_mean_degradation(ax, table: pd.DataFrame, models: list[str], styles: dict) -> None:
-    x = np.arange(len(table))
-    offsets = _group_offsets(len(models))
-    tops = np.zeros(len(table))
-    for k, m in enumerate(models):
-        mean = table[f"{m}_mean"].to_numpy(float)
-        low = table.get(f"{m}_ci_low", table[f"{m}_mean"]).to_numpy(float)
-        high = table.get(f"{m}_ci_high", table[f"{m}_mean"]).to_numpy(float)
-        # A one-sample bootstrap CI can be NaN or collapse onto the mean: no error bar then.
-        yerr = np.nan_to_num(np.clip([mean - low, high - mean], 0, None))
-        ax.bar(x + offsets[k], mean, width=0.8 / len(models), yerr=yerr, capsize=3,
-               color=styles[m]["color"], label=styles[m]["label"])
-        tops = np.fmax(tops, np.nan_to_num(np.fmax(mean, high)))
-    bottom = min(0.0, np.nanmin(table[[f"{m}_mean" for m in models]].to_numpy(float), initial=0.0))
-    pad = 0.04 * ((tops.max() - bottom) or 1.0)
-    if "significance" in table:
-        for xi, top, mark in zip(x, tops, table["significance"].astype(str)):
-            ax.text(xi, top + pad, mark, ha="center", va="bottom", fontsize=12, fontweight="bold")
-    ax.set_ylim(top=tops.max() + 5 * pad)
+def _headline_label(attack: str, curves: dict) -> str:
+    """The attack's tick label in the excess panel: its name and, when known, its headline budget."""
+    section = curves.get(attack) or {}
+    if section.get("headline") is None:
+        return attack
+    return f"{attack}\n@ {section['headline']} {section.get('unit', '')}".rstrip()
+
+
+def _panel_excess(ax, arms: pd.DataFrame, attacks: list[str], curves: dict, models: list[str],
+                  styles: dict) -> None:
+    ax.set_title("Adversarial excess at the headline budget, 95% CI\n(attacked − random-control NLL)")
+    rows = arms[arms["measure"] == EXCESS]
+    if rows.empty:
+        _no_data(ax, "no adversarial-excess data")
+        return
+    shown = [a for a in attacks if a in set(rows["attack"])]
+    arm_models = [m for m in models if m in set(rows["model"])]
+    # One row per (attack, model) is expected; a duplicate keeps its first, as the frame lists them.
+    values = rows.groupby(["attack", "model"], sort=False)[["mean", "ci_low", "ci_high"]].first()
+    values = values.apply(pd.to_numeric, errors="coerce")
+    x = np.arange(len(shown), dtype=float)
+    offsets = _group_offsets(len(arm_models))
+    for k, m in enumerate(arm_models):
+        v = values.reindex(pd.MultiIndex.from_product([shown, [m]]))
+        _bars(ax, x + offsets[k], v["mean"], v["ci_low"], v["ci_high"], 0.8 / len(arm_models), styles[m])
     ax.axhline(0, color="0.3", lw=0.8)
-    ax.set_xticks(x, table.index)
-    ax.set_ylabel(f"mean {DELTA_NLL}")
-    ax.set_title("(1) Mean degradation, 95% CI\n(marks: Holm-adjusted significance)")
+    ax.set_xlim(-0.6, len(shown) - 0.4)
+    # Level labels: the figure gives this panel room for them (analysis_figure's widths); tilted two-line
+    # labels read worse than a wider panel.
+    ax.set_xticks(x, [_headline_label(a, curves) for a in shown])
+    ax.set_ylabel(f"excess {DELTA_NLL}")
 
 
-def _panel_improvement(ax, table: pd.DataFrame, mono_colour: str) -> None:
-    x = np.arange(len(table))
-    values = table["improvement_pct"].to_numpy(float)
-    ax.bar(x, np.nan_to_num(values), color=[mono_colour if v >= 0 else "0.55" for v in np.nan_to_num(values)])
-    ax.axhline(0, color="0.3", lw=0.8)
-    defined = values[np.isfinite(values)]
-    low, high = (min(0.0, defined.min()), max(0.0, defined.max())) if defined.size else (0.0, 0.0)
-    span = (high - low) or 1.0
-    for xi, v in zip(x, values):
-        if np.isfinite(v):
-            ax.text(xi, v + (0.02 * span if v >= 0 else -0.02 * span), f"{v:+.0f}%", ha="center",
-                    va="bottom" if v >= 0 else "top", fontsize=10)
-        else:
-            # NaN means the baseline was not degraded, so a relative improvement has no meaning.
-            ax.text(xi, 0.02 * span, "undefined", ha="center", va="bottom", rotation=90, color="0.35", fontsize=10)
-    ax.set_ylim(low - 0.15 * span, high + 0.3 * span)  # room for the value labels and "undefined"
-    ax.set_xticks(x, table.index)
-    ax.set_ylabel("improvement of monotone (%)")
-    ax.set_title("(2) Reduction of mean degradation\n(monotone vs baseline)")
-
-
-def _panel_distributions(ax, pairs: pd.DataFrame, attacks: list[str], models: list[str], styles: dict) -> None:
-    offsets = _group_offsets(len(models))
-    for k, m in enumerate(models):
-        data, positions = [], []
-        for i, a in enumerate(attacks):
-            v = pairs.loc[(pairs["attack"] == a) & (pairs["model"] == m), "abs_degradation"].dropna().to_numpy()
-            if v.size:
-                data.append(v)
-                positions.append(i + offsets[k])
-                if v.size < _FEW:  # a box of a handful of points hides them; show the points too
-                    ax.scatter(np.full(v.size, i + offsets[k]), v, s=14, color=styles[m]["color"], zorder=3)
-        if data:
-            ax.boxplot(data, positions=positions, widths=0.7 / len(models), patch_artist=True, manage_ticks=False,
-                       boxprops={"facecolor": styles[m]["color"], "alpha": 0.55},
-                       medianprops={"color": "black"}, flierprops={"markersize": 3, "alpha": 0.5})
-    ax.axhline(0, color="0.3", lw=0.8)
-    ax.set_xticks(range(len(attacks)), attacks)
-    ax.set_ylabel(DELTA_NLL)
-    ax.set_title("(3) Per-sample degradation")
-
-
-def _panel_perplexity(ax, pairs: pd.DataFrame, models: list[str], styles: dict) -> None:
-    with np.errstate(over="ignore"):
-        ppl = np.exp(pairs[["original_nll", "attacked_nll"]].to_numpy(float))
-    ok = np.isfinite(ppl).all(axis=1)  # exp overflows for absurd NLLs; those points cannot be placed
-    for m in models:
-        sel = ok & (pairs["model"] == m).to_numpy()
-        ax.scatter(ppl[sel, 0], ppl[sel, 1], s=12, alpha=0.5, color=styles[m]["color"], edgecolors="none")
-    if ok.any():
-        # Each axis spans its own data: attacked perplexities range far wider than the
-        # originals, and a square frame would squeeze the originals into a sliver.
-        (x_lo, y_lo), (x_hi, y_hi) = ppl[ok].min(axis=0) / 1.3, ppl[ok].max(axis=0) * 1.3
-        lo, hi = min(x_lo, y_lo), max(x_hi, y_hi)
-        ax.plot([lo, hi], [lo, hi], color="0.3", lw=1, ls="--", label="y = x (no effect)")
-        ax.set_xlim(x_lo, x_hi)
-        ax.set_ylim(y_lo, y_hi)
-        ax.legend(loc="upper left")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    for axis in (ax.xaxis, ax.yaxis):
-        # Plain numbers at 1-2-5 steps; matplotlib's default labels minor ticks in
-        # "3 x 10^0" form when the span is under a decade, and they collide.
-        axis.set_major_locator(LogLocator(subs=(1, 2, 5)))
-        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        axis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel("original perplexity")
-    ax.set_ylabel("attacked perplexity")
-    ax.set_title("(4) Perplexity of the reference summary")
-
-
-def _panel_ecdf(ax, pairs: pd.DataFrame, models: list[str], styles: dict) -> None:
-    for m in models:
-        v = np.sort(pairs.loc[pairs["model"] == m, "abs_degradation"].dropna().to_numpy(float))
-        if v.size:
-            # Leading (first value, 0) point: the curve starts at the x axis, as an ECDF does.
-            ax.step(np.r_[v[0], v], np.arange(v.size + 1) / v.size, where="post", color=styles[m]["color"],
-                    ls=styles[m]["ls"], lw=2, label=styles[m]["label"])
-    ax.axvline(0, color="0.3", lw=0.8)
-    ax.set_ylim(0, 1.02)
-    ax.legend(loc="lower right")  # linestyles tell the models apart where colour cannot (greyscale print)
-    ax.set_xlabel(DELTA_NLL)
-    ax.set_ylabel("fraction of samples ≤ x")
-    ax.set_title("(5) Cumulative distribution\n(all attacks pooled)")
-
-
-def _panel_clean(ax, clean: pd.DataFrame | None, styles: dict) -> None:
-    metrics = [(key, name) for key, name in ROUGE_METRICS if clean is not None and f"{key}_mean" in clean]
+def _panel_clean(ax, clean: pd.DataFrame | None, models: list[str], styles: dict) -> None:
+    ax.set_title("Clean summary quality, 95% CI")
+    metrics = [(key, name) for key, name in CLEAN_METRICS if clean is not None and f"{key}_mean" in clean]
     if not metrics or clean is None or clean.empty:
         _no_data(ax, "no clean-quality data")
-        ax.set_title("(7) Clean summary quality")
         return
-    models = _model_order(clean.index)
-    offsets = _group_offsets(len(models))
-    for k, m in enumerate(models):
+    arm_models = [m for m in models if m in clean.index]
+    x = np.arange(len(metrics), dtype=float)
+    offsets = _group_offsets(len(arm_models))
+    for k, m in enumerate(arm_models):
         row = clean.loc[m]
-        mean = np.array([row[f"{key}_mean"] for key, _ in metrics], float)
-        low = np.array([row.get(f"{key}_ci_low", np.nan) for key, _ in metrics], float)
-        high = np.array([row.get(f"{key}_ci_high", np.nan) for key, _ in metrics], float)
-        yerr = np.nan_to_num(np.clip([mean - low, high - mean], 0, None))
-        ax.bar(np.arange(len(metrics)) + offsets[k], mean, width=0.8 / len(models), yerr=yerr, capsize=3,
-               color=styles[m]["color"])
-    ax.set_xticks(range(len(metrics)), [name for _, name in metrics])
-    ax.set_ylabel("F1 (95% CI)")
-    ax.set_title("(7) Clean summary quality")
+        mean, low, high = (np.array([pd.to_numeric(row.get(f"{key}_{stat}"), errors="coerce") for key, _ in metrics],
+                                    float) for stat in ("mean", "ci_low", "ci_high"))
+        _bars(ax, x + offsets[k], mean, low, high, 0.8 / len(arm_models), styles[m])
+    ax.set_xticks(x, [name for _, name in metrics])
+    ax.set_ylabel("F1 / recall" if metrics[-1][0] == "fact_recall" else "F1")
 
 
 def _panel_transfer(ax, transfer: dict | None, models: list[str], styles: dict) -> None:
     kinds = [k for k in TRANSFER_KINDS if (transfer or {}).get(k)]
-    ax.set_title(f"(8) Trigger transfer, mean {DELTA_NLL}", pad=22 if kinds else None)
+    ax.set_title(f"Trigger transfer, mean {DELTA_NLL}", pad=22 if kinds else None)
     if not kinds:
         _no_data(ax, "no transfer data")
         return
     # Both kinds side by side in one heatmap: one colour scale makes them comparable, and
-    # a single axes leaves room for readable labels in a quarter-width slot.
+    # a single axes leaves room for readable labels in a narrow slot.
     rows = [m for m in models if any(m in transfer[k] for k in kinds)]
     blocks, col_labels = [], []
     for kind in kinds:
@@ -250,62 +232,71 @@ def _panel_transfer(ax, transfer: dict | None, models: list[str], styles: dict) 
     ax.set_ylabel("trigger found on")
 
 
-def _check_inputs(pairs: pd.DataFrame, table: pd.DataFrame) -> list[str]:
-    """The models the table compares; raises ValueError when the inputs cannot be drawn."""
-    if table is None or table.empty:
-        raise ValueError("analysis_figure: the attack table is empty (no attack has results to draw)")
-    if "improvement_pct" not in table:
-        raise ValueError("analysis_figure: table lacks column 'improvement_pct'")
-    models = _model_order([c[: -len("_mean")] for c in table.columns if c.endswith("_mean")])
-    if not models:
-        raise ValueError("analysis_figure: table has no '<model>_mean' columns (e.g. nonmono_mean, mono_mean)")
-    if pairs is None or pairs.empty:
-        raise ValueError("analysis_figure: the per-sample pairs frame is empty")
-    missing = [c for c in _PAIRS_COLUMNS if c not in pairs]
+def _arms_frame(arms: pd.DataFrame | None) -> pd.DataFrame:
+    """The arms frame, or an empty one with its columns; ValueError naming any column it lacks."""
+    if arms is None or arms.empty:
+        return pd.DataFrame(columns=list(ARMS_COLUMNS))
+    missing = [c for c in ARMS_COLUMNS if c not in arms]
     if missing:
-        raise ValueError(f"analysis_figure: pairs lacks column(s) {missing}")
-    return models
+        raise ValueError(f"analysis_figure: the arms frame lacks column(s) {missing}")
+    return arms
 
 
-def analysis_figure(pairs: pd.DataFrame, table: pd.DataFrame, clean: pd.DataFrame | None = None,
+def analysis_figure(curves: dict, arms: pd.DataFrame, clean: pd.DataFrame | None = None,
                     transfer: dict | None = None, title: str | None = None) -> Figure:
-    """The 2 x 4 analysis figure: exactly eight axes, no colorbars (heatmap cells carry their values).
+    """The analysis figure (v2) for any number of arms.
 
-    Each axes is labelled with its entry of :data:`PANELS` (``ax.get_label()``), so callers
-    and tests can find a panel without relying on axes order. Raises ValueError when the
-    table or the pairs frame is empty or lacks the columns drawn.
+    Top: one axes per attack (``"curve:{attack}"``, six to a row), the primary measure -- mean
+    ROUGE-L drop of the generated summary -- against the attack's budget, a line with its 95 % CI
+    band per arm, the headline budget dotted. Below: the adversarial excess (attacked minus
+    random-control NLL) per attack and arm at the headline budget (``"excess"``), the arms'
+    clean quality (``"clean"``), and the transfer matrices (``"transfer"``). One legend for
+    every arm sits under the panels.
+
+    ``curves`` is the results file's ``curves`` section (as for :func:`curves_figure`); ``arms``
+    has one row per (attack, model, measure) at the headline budget with columns ``attack, model,
+    measure, mean, ci_low, ci_high``; ``clean`` is indexed by model with ``{metric}_{mean|ci_low|
+    ci_high}`` columns; ``transfer`` maps kind -> source -> target -> value. Missing or NaN parts
+    are stated on their panel; ValueError only when there is nothing at all to draw (no curve with
+    a budget and no arms rows) or when ``arms`` lacks a column read.
     """
-    table_models = _check_inputs(pairs, table)
+    curves = curves or {}
+    arms = _arms_frame(arms)
+    with_budgets = [a for a, section in curves.items() if (section or {}).get("budgets")]
+    if not with_budgets and arms.empty:
+        raise ValueError("analysis_figure: nothing to draw (no attack has a budget point and the arms frame is empty)")
+    # Attacks as the arms frame lists them, then any only the curves have.
+    attacks = list(dict.fromkeys([*pd.unique(arms["attack"]), *with_budgets]))
     transfer_models = [m for matrix in (transfer or {}).values() for row, cells in (matrix or {}).items()
                        for m in (row, *cells)]
-    models = _model_order(table_models, pairs["model"].unique(), clean.index if clean is not None else [],
-                          transfer_models)
+    models = _model_order(*((curves[a] or {}).get("models", {}) for a in with_budgets), pd.unique(arms["model"]),
+                          clean.index if clean is not None else [], transfer_models)
     styles = _styles(models)
-    # Attacks in the table's order; any present only per-sample go last, so nothing drawn is dropped.
-    attacks = list(table.index) + [a for a in pd.unique(pairs["attack"]) if a not in table.index]
-    pair_models = [m for m in models if m in set(pairs["model"])]
 
+    n_cols = min(len(attacks), _CURVES_PER_ROW)
+    n_rows = math.ceil(len(attacks) / _CURVES_PER_ROW)
+    # The excess panel has a bar per attack x arm: it gets about half the width, more beyond six attacks, and
+    # the figure is widened so each attack's group keeps _EXCESS_SLOT inches for its level two-line label.
+    widths = [2.1 * max(1.0, len(attacks) / _CURVES_PER_ROW), 1, 1.4]
+    width = max(3.7 * n_cols + 1, 17, _EXCESS_SLOT * len(attacks) * sum(widths) / widths[0] + 1)
     with matplotlib.rc_context(_RC):
-        fig = Figure(figsize=(22, 10), layout="constrained")
-        grid = fig.add_gridspec(2, 4)
-        axes = [fig.add_subplot(grid[i // 4, i % 4], label=label) for i, label in enumerate(PANELS)]
-        _panel_mean_degradation(axes[0], table, table_models, styles)
-        _panel_improvement(axes[1], table, styles.get("mono", styles[models[-1]])["color"])
-        _panel_distributions(axes[2], pairs, attacks, pair_models, styles)
-        _panel_perplexity(axes[3], pairs, pair_models, styles)
-        _panel_ecdf(axes[4], pairs, pair_models, styles)
-        means = pairs.groupby(["attack", "model"])["abs_degradation"].mean().unstack()
-        _heatmap(axes[5], means.reindex(index=attacks, columns=pair_models).to_numpy(float), attacks,
-                 [styles[m]["label"] for m in pair_models])
-        axes[5].set_xlabel("model")
-        axes[5].set_title(f"(6) Mean {DELTA_NLL}, attack × model")
-        _panel_clean(axes[6], clean, styles)
-        _panel_transfer(axes[7], transfer, models, styles)
-
-        # Below the panels: at the top, constrained layout lets the legend run into the suptitle.
-        fig.legend(handles=[Patch(color=styles[m]["color"], label=styles[m]["label"]) for m in models],
-                   loc="outside lower center", ncol=len(models), frameon=False, fontsize=12)
-        fig.suptitle(title or "Robustness of monotone vs non-monotone summarizers under attack",
+        fig = Figure(figsize=(width, 6 + 4.5 * n_rows), layout="constrained")
+        grid = fig.add_gridspec(2, 1, height_ratios=[4.5 * n_rows, 6])
+        top = grid[0].subgridspec(n_rows, n_cols)
+        for i, attack in enumerate(attacks):
+            ax = fig.add_subplot(top[i // n_cols, i % n_cols], label=CURVE_PANEL.format(attack=attack))
+            section = curves.get(attack) or {}
+            _draw_curve(ax, section, PRIMARY[0], models, styles)
+            if i % n_cols == 0:
+                ax.set_ylabel(f"{PRIMARY[1]}, 95% CI")
+            headline = f" (headline {section['headline']})" if section.get("headline") is not None else ""
+            ax.set_title(f"{attack}{headline}")
+        bottom = grid[1].subgridspec(1, 3, width_ratios=widths)
+        _panel_excess(fig.add_subplot(bottom[0], label="excess"), arms, attacks, curves, models, styles)
+        _panel_clean(fig.add_subplot(bottom[1], label="clean"), clean, models, styles)
+        _panel_transfer(fig.add_subplot(bottom[2], label="transfer"), transfer, models, styles)
+        _legend(fig, models, styles, marker="s", ms=8)
+        fig.suptitle(title or "Robustness of the arms under attack: summary-quality drop and adversarial excess",
                      fontsize=16, fontweight="bold")
     return fig
 
@@ -334,32 +325,12 @@ def curves_figure(curves: dict, title: str | None = None) -> Figure:
             section = curves[attack]
             for row, (name, ylabel) in enumerate(CURVE_ROWS):
                 ax = fig.add_subplot(grid[row, col], label=f"{attack}:{name}")
-                drawn = False
-                for m in models:
-                    points = section["models"].get(m, {}).get("points", [])
-                    x = np.array([p["budget"] for p in points], float)
-                    mean, low, high = (np.array([p[name][k] for p in points], float)
-                                       for k in ("mean", "ci_low", "ci_high"))
-                    if not np.isfinite(mean).any():
-                        continue
-                    st = styles[m]
-                    ax.plot(x, mean, marker="o", ms=4, color=st["color"], ls=st["ls"], label=st["label"])
-                    ax.fill_between(x, low, high, color=st["color"], alpha=0.18, lw=0)
-                    drawn = True
-                if not drawn:
-                    _no_data(ax, "not measured")
-                else:
-                    ax.axhline(0, color="0.3", lw=0.8)
-                    ax.axvline(section["headline"], color="0.5", ls=":", lw=1)
-                    ax.set_xticks(section["budgets"])
-                    ax.set_xlabel(section["unit"])
+                _draw_curve(ax, section, name, models, styles)
                 if col == 0:
                     ax.set_ylabel(ylabel)
                 if row == 0:
                     ax.set_title(f"{attack} (headline {section['headline']})")
-        fig.legend(handles=[Line2D([], [], color=styles[m]["color"], ls=styles[m]["ls"], marker="o", ms=4,
-                                   label=styles[m]["label"]) for m in models],
-                   loc="outside lower center", ncol=len(models), frameon=False, fontsize=12)
+        _legend(fig, models, styles)
         fig.suptitle(title or "Robustness curves: mean degradation vs attack budget, 95% CI",
                      fontsize=14, fontweight="bold")
     return fig

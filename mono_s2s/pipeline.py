@@ -377,7 +377,8 @@ def run_seeds(cfg: ExperimentConfig, prepared: Prepared, out: Path, progress: bo
     Seed k trains with ``train.seed + k`` (initialisation and data order) in
     ``out/seed_k``. The corpus, tokenizer and attacked samples are shared, so the
     seeds differ only in training: the across-seed test asks whether the
-    difference survives retraining. All runs share one wandb group.
+    difference survives retraining. All runs share one wandb group, and the across-seed tables and findings
+    are logged to one more adversarial run of that group.
     """
     import dataclasses
 
@@ -398,4 +399,10 @@ def run_seeds(cfg: ExperimentConfig, prepared: Prepared, out: Path, progress: bo
         reports.append(rep)
     if len(reports) < cfg.seeds:  # not rank 0: rank 0 writes the tables across seeds
         return reports, None
-    return reports, report.aggregate_seeds(out, reports)
+    # The across-seed tables go to a wandb run of their own in the seed group (an adversarial run: it holds the
+    # group's analysis), as well as to out/results.
+    group_cfg = dataclasses.replace(cfg.tracking, group=group)
+    with tracking.Tracker(group_cfg, "adversarial", None, config={**cfg.to_dict(), "across_seeds": cfg.seeds},
+                          out_dir=out) as tracker:
+        tables = report.aggregate_seeds(out, reports, tracker=tracker)
+    return reports, tables

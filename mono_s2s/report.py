@@ -4,15 +4,16 @@
 :func:`mono_s2s.results.build_results` makes; the layout is documented in
 :mod:`mono_s2s.results`), runs :mod:`mono_s2s.analysis` on them, and writes
 ``results/adversarial_results.json`` with its ``statistics`` / ``overall`` /
-``key_findings`` sections, ``summary.csv``, ``adversarial_analysis.png`` and
-``key_findings.txt``, and from the results' ``curves`` section (issue 13) ``curves.csv``,
+``key_findings`` sections, ``summary.csv`` (every test of every comparison),
+``success_rates.csv``, ``adversarial_analysis.png`` and ``key_findings.txt``, and from the results' ``curves`` section (issue 13) ``curves.csv``,
 ``curve_areas.csv`` and ``robustness_curves.png``. With a tracker it also logs the guide's
 ``final/*`` keys, tables, the figures and the run summary. :func:`build` does the same from a
 saved results file (``mono-s2s report``).
 
 Several seeds (``out/seed_*``): each seed is reported on its own, then
 :func:`aggregate_seeds` takes every comparison of the seeds (equal quality, equal
-budget, each control) across them with the seed as the unit.
+budget, each control) on both primary measures across them with the seed as the unit,
+writes the across-seed files and logs them to the seed group's wandb run.
 """
 
 from __future__ import annotations
@@ -28,12 +29,11 @@ import pandas as pd
 from mono_s2s import analysis, tracking
 from mono_s2s.curves import auc_rows, curve_rows
 from mono_s2s.checkpoint import write_text_atomically
-from mono_s2s.config import MONOTONE_VARIANTS, VARIANT_SLUGS
 from mono_s2s.errors import UserError
-from mono_s2s.matched import comparison
 from mono_s2s.results import RESULTS_FILE, load_results
 
-SUMMARY_CSV = "summary.csv"
+SUMMARY_CSV = "summary.csv"  # every test of every comparison (analysis.TEST_COLUMNS)
+SUCCESS_CSV = "success_rates.csv"  # per comparison and attack: success rates and McNemar
 FIGURE = "adversarial_analysis.png"
 # The robustness curves (issue 13; mono_s2s.curves): one row per attack x model x budget, one row per
 # attack x model x area measure, and the figure.
@@ -45,54 +45,44 @@ SEEDS_CSV = "seeds_summary.csv"
 SEEDS_FINDINGS = "seeds_key_findings.txt"
 SEEDS_JSON = "seeds_results.json"
 SEEDS_COMPARISONS_CSV = "seeds_comparisons.csv"
-# Names of the two comparisons every experiment with a matched arm has (report.comparisons names the rest).
-EQUAL_QUALITY, EQUAL_BUDGET = "equal_quality", "equal_budget"
+EQUAL_QUALITY, EQUAL_BUDGET = analysis.EQUAL_QUALITY, analysis.EQUAL_BUDGET
 
 
 @dataclass
 class Report:
-    """The analysis of one experiment (one seed): tables as pandas frames, findings as sentences."""
+    """The analysis of one experiment (one seed): every test in one long frame, tables and findings.
+
+    ``tests`` has one row per (comparison, attack, point, measure) (:data:`mono_s2s.analysis.TEST_COLUMNS`),
+    with the family's Holm-adjusted p; ``a``/``b`` are the equal-budget headline pair (the guide's
+    ``final/*`` keys), ``comparisons`` every comparison the arms allow, equal quality first.
+    """
 
     a: str
     b: str | None
-    pairs: pd.DataFrame  # analysis.records_frame: one row per (attack, model, sample)
-    table: pd.DataFrame  # analysis.attack_table for the headline pair
-    overall: dict[str, Any]
-    parity: pd.DataFrame | None
+    pairs: pd.DataFrame  # analysis.records_frame: one row per (attack, model, sample), headline budget
+    comparisons: list[analysis.Comparison]
+    tests: pd.DataFrame
+    success: pd.DataFrame  # analysis.success_table
+    arms: pd.DataFrame  # analysis.arm_table: per attack, arm and measure, mean and CI
+    parity: pd.DataFrame | None  # analysis.clean_parity of every arm (diff columns for a vs b)
     findings: list[str]
-    others: dict[str, pd.DataFrame] = field(default_factory=dict)  # baseline vs each further variant
-    # The monotone arm against each control arm present (PROTOCOL.md "Arms"), keyed by the control's slug:
-    # columns as ``table`` with the control in the baseline's place (diff = control - mono).
-    controls: dict[str, pd.DataFrame] = field(default_factory=dict)
-    # The equal-quality comparison (PROTOCOL.md: "compare at equal budget *and* at equal clean quality"): the
-    # matched arm (mono_s2s.matched) against the other arm of its pair, baseline side first, so that diff > 0
-    # still means the monotone side degrades less. ``matched`` is the results file's record of the arm.
+    family: int = 0
     matched: dict | None = None
-    equal_quality: pd.DataFrame | None = None  # columns as ``table``, for ``matched["comparison"]``
-    equal_quality_clean: pd.DataFrame | None = None  # clean parity of the same two arms
-    figure: Path | None = None
-    # Every further monotone arm (e.g. mono_cmnn) against each control present, as ``controls`` for the headline
-    # one: {monotone slug: {control slug: table}}. Its equal-budget comparison with the baseline is in ``others``.
-    more_controls: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)
-    # The results file's ``curves`` section ({} for a file without one) and its figure, once written.
     curves: dict = field(default_factory=dict)
+    figure: Path | None = None
     curves_figure: Path | None = None
 
-    def control_tables(self) -> list[tuple[str, str, pd.DataFrame]]:
-        """``(monotone slug, control slug, table)`` for every monotone arm against every control: the headline
-        monotone arm's (``controls``) first, then ``more_controls``."""
-        groups = ((self.b, self.controls), *self.more_controls.items())
-        return [(monotone, control, table) for monotone, tables in groups for control, table in tables.items()]
+    def comparison(self, name: str) -> analysis.Comparison | None:
+        return next((c for c in self.comparisons if c.name == name), None)
 
+    def headline(self, name: str = EQUAL_BUDGET, measure: str = "rouge_drop") -> pd.DataFrame:
+        """One comparison's per-attack rows at the headline budget (:func:`analysis.headline_table`)."""
+        return analysis.headline_table(self.tests, name, measure)
 
-CONTROL_ARMS = ("init_only", "attention_only")  # what each rules out: PROTOCOL.md "Arms"
-
-
-def _pair(slugs: list[str]) -> tuple[str, str | None]:
-    """The headline comparison: the baseline against the monotone model (or the first other variant)."""
-    a = analysis.BASELINE if analysis.BASELINE in slugs else slugs[0]
-    others = [s for s in slugs if s != a]
-    return a, ("mono" if "mono" in others else (others[0] if others else None))
+    def overall(self, name: str = EQUAL_BUDGET, measure: str = "rouge_drop") -> dict[str, Any]:
+        """The overall test of one comparison and measure as a dict ({} when there is none)."""
+        rows = analysis.rows_of(self.tests, name, "overall", measure)
+        return {} if rows.empty else rows.iloc[0].to_dict()
 
 
 def analyse(results: dict, n_boot: int = 2000, seed: int = 0, n_seeds: int = 1) -> Report:
@@ -100,80 +90,40 @@ def analyse(results: dict, n_boot: int = 2000, seed: int = 0, n_seeds: int = 1) 
     frame = analysis.records_frame([r for per_model in results["attacks"].values()
                                     for recs in per_model.values() for r in recs])
     slugs = list(results["models"])
-    a, b = _pair(slugs)
     curves = results.get("curves") or {}
-    if b is None:
-        return Report(a, None, frame, pd.DataFrame(), {}, None,
-                      [f"only one model ({a}) was attacked: there is nothing to compare it with"], curves=curves)
-    table = analysis.attack_table(frame, a, b, n_boot=n_boot, seed=seed)
-    overall = analysis.overall(frame, a, b, n_boot=n_boot, seed=seed)
+    matched = results.get("matched") if (results.get("matched") or {}).get("slug") in slugs else None
+    comps = analysis.comparisons_of(slugs, matched)
+    a = analysis.BASELINE if analysis.BASELINE in slugs else slugs[0]
+    b = analysis.headline_arm(slugs)
     clean = results.get("clean") or {}
-    parity = analysis.clean_parity(clean, a, b, n_boot=n_boot, seed=seed) if clean else None
-    findings = analysis.key_findings(table, overall, parity, results.get("transfer"), a, b, n_seeds=n_seeds)
-    others = {s: analysis.attack_table(frame, a, s, n_boot=n_boot, seed=seed) for s in slugs if s not in (a, b)}
-    controls = ({c: analysis.attack_table(frame, c, b, n_boot=n_boot, seed=seed) for c in CONTROL_ARMS if c in slugs}
-                if b == "mono" else {})
-    findings += [_control_finding(b, c, t) for c, t in controls.items()]
-    monotone = [VARIANT_SLUGS[v] for v in MONOTONE_VARIANTS if VARIANT_SLUGS[v] in slugs and VARIANT_SLUGS[v] != b]
-    more_controls = {m: {c: analysis.attack_table(frame, c, m, n_boot=n_boot, seed=seed) for c in CONTROL_ARMS
-                         if c in slugs} for m in monotone}
-    more_controls = {m: tables for m, tables in more_controls.items() if tables}
-    findings += [_control_finding(m, c, t) for m, tables in more_controls.items() for c, t in tables.items()]
-    matched, equal, equal_clean = results.get("matched"), None, None
-    if matched and matched.get("slug") in slugs:
-        ea, eb = comparison(matched)
-        equal = analysis.attack_table(frame, ea, eb, n_boot=n_boot, seed=seed)
-        if ea in clean and eb in clean:
-            equal_clean = analysis.clean_parity({s: clean[s] for s in (ea, eb)}, ea, eb, n_boot=n_boot, seed=seed)
-        # PROTOCOL.md, "What the headline says": lead with the equal-quality comparison.
-        findings = _matched_findings(matched, ea, eb, equal, equal_clean) + findings
-    return Report(a, b, frame, table, overall, parity, findings, others, controls, matched, equal, equal_clean,
-                  more_controls=more_controls, curves=curves)
+    parity = analysis.clean_parity(clean, a, b or a, n_boot=n_boot, seed=seed) if clean else None
+    arms = analysis.arm_table(frame, slugs, n_boot=n_boot, seed=seed)
+    if not comps:
+        return Report(a, None, frame, [], pd.DataFrame(columns=list(analysis.TEST_COLUMNS)),
+                      analysis.success_table(frame, []), arms, parity,
+                      [f"only one model ({a}) was attacked: there is nothing to compare it with"], matched=matched,
+                      curves=curves)
+    tests = analysis.test_table(frame, comps, curves, clean, n_boot=n_boot, seed=seed)
+    family = analysis.family_size(tests)
+    findings = analysis.key_findings(tests, comps, results.get("transfer"), curves, n_seeds=n_seeds, family=family)
+    if matched:
+        findings = [_matched_sentence(matched, *analysis.matched_comparison(matched))] + findings
+    return Report(a, b, frame, comps, tests, analysis.success_table(frame, comps), arms, parity, findings,
+                  family=family, matched=matched, curves=curves)
 
 
-def _matched_findings(m: dict, a: str, b: str, table: pd.DataFrame, clean: pd.DataFrame | None) -> list[str]:
-    """What the matched arm is, whether it is a close match ("no close match" when not), and what it shows."""
+def _matched_sentence(m: dict, a: str, b: str) -> str:
+    """What the matched arm is, and whether it is a close match ("No close match" when not)."""
     gap = f"{m['gap']:.1%}"
     if m["close_match"]:
-        first = (f"Equal quality: {m['slug']} is {m['source']}'s own run at step {m['step']} (epoch {m['epoch']}), "
-                 f"val NLL {m['val_loss']:.3f} against {m['weaker']}'s best {m['target']:.3f} (gap {gap}, within "
-                 f"{m['tolerance']:.0%}).")
-    else:
-        first = (f"No close match: the snapshot of {m['source']}'s run closest to {m['weaker']}'s best val NLL "
-                 f"{m['target']:.3f} (step {m['step']}, val NLL {m['val_loss']:.3f}) is {gap} away, over the "
-                 f"{m['tolerance']:.0%} tolerance: the comparison of {a} with {b} is NOT at equal quality"
-                 + ("" if m.get("bracketed", True) else f" (even {m['source']}'s first snapshot is better than the "
-                    "target)") + "; a smaller train.snapshot_every_steps takes snapshots nearer it.")
-    lines = [first]
-    if clean is not None and "rougeL" in clean.index and "diff_mean" in clean:
-        r = clean.loc["rougeL"]
-        line = (f"Clean quality at equal validation NLL: ROUGE-L {a} {r[f'{a}_mean']:.3f} vs {b} {r[f'{b}_mean']:.3f} "
-                f"(difference {r['diff_mean']:+.3f} [{r['diff_ci_low']:+.3f}, {r['diff_ci_high']:+.3f}])")
-        if analysis.FACT_RECALL in clean.index:
-            f = clean.loc[analysis.FACT_RECALL]
-            line += f", fact recall {a} {f[f'{a}_mean']:.3f} vs {b} {f[f'{b}_mean']:.3f}"
-        lines.append(line + ".")
-    if table is not None and not table.empty:
-        lines.append(f"At equal quality ({a} vs {b}, paired by sample): {_directions(table, a, b)}.")
-    return lines
-
-
-def _directions(table: pd.DataFrame, a: str, b: str) -> str:
-    """In how many attacks each side degrades less (diff = a - b), and which of those survive Holm, by side:
-    a significant result counts for the side it favours, never for both."""
-    parts = []
-    for who, side in ((b, table["diff_mean"] > 0), (a, table["diff_mean"] < 0)):
-        significant = list(table.index[side & table["significant"]])
-        named = f": {', '.join(significant)}" if significant else ""
-        parts.append(f"{who} degrades less in {int(side.sum())} of {len(table)} attacks ({len(significant)} "
-                     f"significant after Holm{named})")
-    return "; ".join(parts)
-
-
-def _control_finding(b: str, control: str, table: pd.DataFrame) -> str:
-    """One sentence per control arm: in how many attacks each side degrades less, and which survive Holm."""
-    return (f"Against the control {control}: {_directions(table, control, b)}; a control that matches {b} means "
-            f"the constraint is not what makes the difference.")
+        return (f"Equal quality: {m['slug']} is {m['source']}'s own run at step {m['step']} (epoch {m['epoch']}), "
+                f"val NLL {m['val_loss']:.3f} against {m['weaker']}'s best {m['target']:.3f} (gap {gap}, within "
+                f"{m['tolerance']:.0%}); the equal-quality comparison is {a} vs {b}.")
+    return (f"No close match: the snapshot of {m['source']}'s run closest to {m['weaker']}'s best val NLL "
+            f"{m['target']:.3f} (step {m['step']}, val NLL {m['val_loss']:.3f}) is {gap} away, over the "
+            f"{m['tolerance']:.0%} tolerance: the comparison of {a} with {b} is NOT at equal quality"
+            + ("" if m.get("bracketed", True) else f" (even {m['source']}'s first snapshot is better than the "
+               "target)") + "; a smaller train.snapshot_every_steps takes snapshots nearer it.")
 
 
 def _jsonable(value: Any) -> Any:
@@ -186,33 +136,42 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return [_jsonable(r) for r in frame.to_dict(orient="records")]
+
+
 def statistics_section(report: Report) -> dict[str, Any]:
-    """``statistics.<attack>``: the table's row as a dict (``wilcoxon_p``, ``ttest_p``, ``holm_p``, ...)."""
-    section = {attack: _jsonable(row.to_dict()) for attack, row in report.table.iterrows()}
-    for slug, table in report.others.items():
-        section[f"vs_{slug}"] = {attack: _jsonable(row.to_dict()) for attack, row in table.iterrows()}
-    for monotone, control, table in report.control_tables():
-        section[f"{monotone}_vs_{control}"] = {attack: _jsonable(row.to_dict()) for attack, row in table.iterrows()}
-    if report.equal_quality is not None:
-        section["equal_quality"] = {attack: _jsonable(row.to_dict()) for attack, row in report.equal_quality.iterrows()}
-    if report.equal_quality_clean is not None:
-        section["equal_quality_clean"] = _jsonable(report.equal_quality_clean.to_dict(orient="index"))
-    return section
+    """The results file's ``statistics``: the family, the comparisons, every test, success rates, arm means."""
+    return {"family": {"size": report.family, "alpha": analysis.ALPHA, "power": analysis.POWER,
+                       "test": "Wilcoxon signed-rank, Holm-adjusted", "points": list(analysis.FAMILY_POINTS),
+                       "primary": list(analysis.PRIMARY), "clean": list(analysis.CLEAN_MEASURES)},
+            "measures": {m: {"role": analysis.ROLES.get(m, "primary"), "name": analysis.MEASURE_NAMES[m]}
+                         for m in analysis.MEASURES},
+            "comparisons": [{"name": c.name, "a": c.a, "b": c.b, "kind": c.kind, "label": c.label}
+                            for c in report.comparisons],
+            "tests": _records(report.tests), "success": _records(report.success), "arms": _records(report.arms)}
+
+
+def overall_section(report: Report) -> dict[str, Any]:
+    """``overall``: per comparison and measure, the overall test (the sample as unit)."""
+    rows = report.tests[report.tests["point"] == "overall"] if not report.tests.empty else report.tests
+    out: dict[str, dict] = {}
+    for _, r in rows.iterrows():
+        out.setdefault(r["comparison"], {})[r["measure"]] = _jsonable(r.to_dict())
+    return out
 
 
 def _figure(report: Report, results: dict, path: Path) -> Path | None:
     from mono_s2s import figures
 
-    if report.b != "mono" or report.table.empty:
-        return None  # the figure's panels are drawn for the seed's pair (nonmono vs mono)
+    if report.arms.empty and not _has_points(report.curves):
+        return None
     clean = (analysis.clean_frame_for_figure(report.parity, list(results.get("clean", {})))
              if report.parity is not None else None)
-    # Only the columns the figure reads: it takes every ``<model>_mean`` column for a model.
-    table = report.table[[f"{m}_{k}" for m in (report.a, report.b) for k in ("mean", "ci_low", "ci_high")]
-                         + ["improvement_pct", "holm_p", "significance"]]
-    fig = figures.analysis_figure(report.pairs, table, clean, results.get("transfer"),
-                                  title=f"{report.a} vs {report.b}: degradation under attack "
-                                        f"({results.get('config', {}).get('preset', '?')} preset)")
+    preset = results.get("config", {}).get("preset", "?")
+    fig = figures.analysis_figure(report.curves, report.arms, clean, results.get("transfer"),
+                                  title=f"Degradation under attack by arm: generated-summary ROUGE-L drop, "
+                                        f"adversarial excess, clean quality, transfer ({preset} preset)")
     return figures.save_figure(fig, path)
 
 
@@ -231,10 +190,12 @@ def _curves_figure(report: Report, results: dict, path: Path) -> Path | None:
 
 
 def write(report: Report, results: dict, results_dir: Path) -> None:
-    """summary.csv, the figures, the curve CSVs, key_findings.txt, and the analysis sections of the results file."""
+    """summary.csv (every test), success_rates.csv, the figures, the curve CSVs, key_findings.txt, and the
+    analysis sections of the results file."""
     results_dir = Path(results_dir)
-    if not report.table.empty:
-        write_text_atomically(results_dir / SUMMARY_CSV, report.table.to_csv(index_label="attack"))
+    if not report.tests.empty:
+        write_text_atomically(results_dir / SUMMARY_CSV, report.tests.to_csv(index=False))
+        write_text_atomically(results_dir / SUCCESS_CSV, report.success.to_csv(index=False))
     report.figure = _figure(report, results, results_dir / FIGURE)
     if _has_points(report.curves):
         write_text_atomically(results_dir / CURVES_CSV, pd.DataFrame(curve_rows(report.curves)).to_csv(index=False))
@@ -242,32 +203,40 @@ def write(report: Report, results: dict, results_dir: Path) -> None:
     report.curves_figure = _curves_figure(report, results, results_dir / CURVES_FIGURE)
     write_text_atomically(results_dir / FINDINGS, "\n".join(report.findings) + "\n")
     results["statistics"] = statistics_section(report)
-    results["overall"] = _jsonable(report.overall)
+    results["overall"] = overall_section(report)
     results["clean_parity"] = (_jsonable(report.parity.to_dict(orient="index"))
                                if report.parity is not None else None)
     results["key_findings"] = report.findings
     write_text_atomically(results_dir / RESULTS_FILE, json.dumps(results, indent=1))
 
 
+def _cells(frame: pd.DataFrame) -> tuple[list[str], list[list]]:
+    return list(frame.columns), [[_jsonable(v) for v in row] for row in frame.itertuples(index=False)]
+
+
 def log(tracker, report: Report, results: dict) -> None:
-    """The guide's final keys, the two final tables, the figures and the run summary."""
+    """The guide's final keys (now on the primary measure, ROUGE-L drop), the tables, the figures, the summary."""
     if report.curves_figure is not None:
         tracker.log_image(tracking.CURVES_FIGURE_KEY, report.curves_figure)
-    if report.table.empty:
-        tracker.summary({tracking.KEY_FINDINGS: "\n".join(report.findings)})
+    if report.figure is not None:
+        tracker.log_image(tracking.FIGURE_KEY, report.figure)
+    t = report.headline()
+    if t.empty:
+        tracker.summary({tracking.KEY_FINDINGS: "\n".join(report.findings), tracking.FAMILY_SIZE: report.family})
         return
-    a, b, t = report.a, report.b, report.table
+    a, b = report.a, report.b
     metrics = {}
     for attack, row in t.iterrows():
         keys = tracking.final_keys(attack, (a, b))
         values = (row[f"{a}_mean"], row[f"{b}_mean"], row["improvement_pct"], row["holm_p"], bool(row["significant"]))
         metrics.update(zip(keys, values))
     tracker.log(metrics)
-    cols = ["attack", "n", f"{a}_mean", f"{a}_ci_low", f"{a}_ci_high", f"{b}_mean", f"{b}_ci_low", f"{b}_ci_high",
-            "diff_mean", "improvement_pct", "improvement_note", "wilcoxon_p", "ttest_p", "holm_p", "significance",
-            "cohens_dz", "rank_biserial", f"{a}_success_rate", f"{b}_success_rate", "mcnemar_p"]
-    tracker.log_table(tracking.FINAL_SUMMARY_TABLE, cols, [[attack] + [row[c] for c in cols[1:]]
-                                                            for attack, row in t.iterrows()])
+    measures = analysis.primary_measures(report.tests)
+    head = report.tests[(report.tests["comparison"] == EQUAL_BUDGET) & report.tests["measure"].isin(measures)
+                        & (report.tests["point"] == "headline")]
+    cols = ["attack", "measure", "n", "a_mean", "b_mean", "diff_mean", "diff_ci_low", "diff_ci_high", "improvement_pct",
+            "wilcoxon_p", "ttest_p", "holm_p", "significance", "cohens_dz", "mde", "mde_family"]
+    tracker.log_table(tracking.FINAL_SUMMARY_TABLE, *_cells(head[cols]))
     grads = _gradient_norms(results, (a, b))
     gcols = ["attack", f"{a}_mean", f"{b}_mean", "improvement_pct", "holm_p", f"{a}_avg_grad_norm",
              f"{b}_avg_grad_norm", "grad_norm_ratio"]
@@ -277,14 +246,14 @@ def log(tracker, report: Report, results: dict) -> None:
         rows.append([attack, row[f"{a}_mean"], row[f"{b}_mean"], row["improvement_pct"], row["holm_p"], ga, gb,
                      ga / gb if gb and not math.isnan(gb) else math.nan])
     tracker.log_table(tracking.FINAL_GRADIENT_TABLE, gcols, rows)
-    if report.figure is not None:
-        tracker.log_image(tracking.FIGURE_KEY, report.figure)
-    o = report.overall
-    overall_improvement = o["improvement_pct"] if o["improvement_pct"] is not None else math.nan
-    overall_values = (overall_improvement, o[f"{a}_degradation"], o[f"{b}_degradation"], o["p_value"],
-                      o["significant"])
+    tracker.log_table(tracking.FINAL_COMPARISONS_TABLE, *_cells(report.tests))
+    tracker.log_table(tracking.FINAL_SUCCESS_TABLE, *_cells(report.success))
+    o = report.overall()
+    overall_improvement = o.get("improvement_pct", math.nan)
+    overall_values = (overall_improvement, o.get("a_mean", math.nan), o.get("b_mean", math.nan),
+                      o.get("holm_p", math.nan), bool(o.get("significant", False)))
     tracker.summary({**dict(zip(tracking.overall_keys((a, b)), overall_values)),
-                     tracking.FINAL_OVERALL_IMPROVEMENT: overall_improvement,
+                     tracking.FINAL_OVERALL_IMPROVEMENT: overall_improvement, tracking.FAMILY_SIZE: report.family,
                      tracking.KEY_FINDINGS: "\n".join(report.findings)})
 
 
@@ -343,45 +312,78 @@ def print_curves(curves: dict) -> None:
             print(f"area / budget range, per sample: {areas}")
 
 
+def comparison_frame(report: Report, name: str) -> pd.DataFrame:
+    """One comparison's primary-measure tests for reading: a row per (attack, point), per primary measure the
+    two arms' means, the difference with its 95 % CI, Holm p, mark and MDE (80 % power, family level)."""
+    rows = report.tests[(report.tests["comparison"] == name) & (report.tests["role"] == "primary")
+                        & (report.tests["point"] != "clean")]
+    out: dict[tuple[str, str], dict] = {}
+    for _, r in rows.iterrows():
+        measure = analysis.SHORT_NAMES[r["measure"]]
+        cell = out.setdefault((r["attack"], r["point"]), {"n": int(r["n"])})
+        cell.update({f"{measure} {r['a']}": r["a_mean"], f"{measure} {r['b']}": r["b_mean"],
+                     f"{measure} diff [95% CI]": f"{r['diff_mean']:+.3f} [{r['diff_ci_low']:+.3f}, "
+                                                 f"{r['diff_ci_high']:+.3f}]",
+                     f"{measure} holm p": r["holm_p"], f"{measure} ": r["significance"],
+                     f"{measure} MDE": r["mde_family"]})
+    frame = pd.DataFrame.from_dict(out, orient="index")
+    if not frame.empty:
+        frame.index = pd.MultiIndex.from_tuples(frame.index, names=["attack", "point"])
+    return frame
+
+
+def clean_lines(report: Report, name: str) -> list[str]:
+    """One comparison's clean-quality tests (in the family), one line per metric."""
+    rows = report.tests[(report.tests["comparison"] == name) & (report.tests["point"] == "clean")]
+    return [f"  clean {analysis.SHORT_NAMES[r['measure']]}: {r['a']} {r['a_mean']:.3f} vs {r['b']} {r['b_mean']:.3f}, "
+            f"diff {r['diff_mean']:+.4f} [{r['diff_ci_low']:+.4f}, {r['diff_ci_high']:+.4f}], n {int(r['n'])}, "
+            f"Holm p {r['holm_p']:.3g} {r['significance']}, MDE {r['mde_family']:.3g}" for _, r in rows.iterrows()]
+
+
+def secondary_frame(report: Report, name: str) -> pd.DataFrame:
+    """One comparison's secondary and relative measures at the headline budget (descriptive, unadjusted p)."""
+    rows = report.tests[(report.tests["comparison"] == name) & (report.tests["role"] != "primary")
+                        & (report.tests["point"] == "headline")]
+    out: dict[str, dict] = {}
+    for _, r in rows.iterrows():
+        m = analysis.SHORT_NAMES[r["measure"]]
+        out.setdefault(r["attack"], {}).update({f"{m} {r['a']}": r["a_mean"], f"{m} {r['b']}": r["b_mean"],
+                                                f"{m} diff": r["diff_mean"], f"{m} p (unadj.)": r["wilcoxon_p"]})
+    return pd.DataFrame.from_dict(out, orient="index")
+
+
 def print_report(report: Report) -> None:
-    """The robustness table next to clean quality, the curves, then the findings (pandas, fixed-width)."""
-    if report.table.empty:
+    """Every comparison's primary-measure table, its secondary measures and success rates, clean quality, the
+    curves, then the findings (pandas, fixed-width)."""
+    if report.tests.empty:
         print_curves(report.curves)
         print("\n".join(report.findings))
         return
-    a, b = report.a, report.b
-    cols = {"n": "n", f"{a}_mean": f"{a} ΔNLL", f"{b}_mean": f"{b} ΔNLL", "diff_mean": "diff",
-            "diff_ci_low": "ci low", "diff_ci_high": "ci high", "improvement_pct": "impr. %",
-            "wilcoxon_p": "wilcoxon p", "ttest_p": "t p", "holm_p": "holm p", "significance": "",
-            "cohens_dz": "d_z", f"{a}_success_rate": f"{a} succ.", f"{b}_success_rate": f"{b} succ.",
-            "mcnemar_p": "mcnemar p"}
-    with pd.option_context("display.width", 200, "display.max_columns", 30, "display.float_format",
+    with pd.option_context("display.width", 250, "display.max_columns", 40, "display.float_format",
                            "{:.3g}".format):
-        print("\nRobustness (absolute degradation = attacked - clean NLL, nats; paired by sample; "
-              "diff = nonmono - mono)")
-        print(report.table[list(cols)].rename(columns=cols).to_string())
-        for m, control, table in report.control_tables():
-            ccols = {"n": "n", f"{control}_mean": f"{control} ΔNLL", f"{m}_mean": f"{m} ΔNLL", "diff_mean": "diff",
-                     "diff_ci_low": "ci low", "diff_ci_high": "ci high", "wilcoxon_p": "wilcoxon p",
-                     "holm_p": "holm p", "significance": "", "cohens_dz": "d_z"}
-            print(f"\nControl: {m} vs {control} (paired by sample; diff = {control} - {m})")
-            print(table[list(ccols)].rename(columns=ccols).to_string())
-        if report.equal_quality is not None and not report.equal_quality.empty:
-            ea, eb = comparison(report.matched)
-            ecols = {"n": "n", f"{ea}_mean": f"{ea} ΔNLL", f"{eb}_mean": f"{eb} ΔNLL", "diff_mean": "diff",
-                     "diff_ci_low": "ci low", "diff_ci_high": "ci high", "wilcoxon_p": "wilcoxon p",
-                     "holm_p": "holm p", "significance": "", "cohens_dz": "d_z"}
-            m = report.matched
-            close = "" if m["close_match"] else "; NO CLOSE MATCH"
-            print(f"\nEqual quality: {ea} vs {eb} ({m['slug']}: step {m['step']} of {m['source']}'s run, val NLL "
-                  f"{m['val_loss']:.3f} for target {m['target']:.3f}, gap {m['gap']:.1%}{close}; paired by sample; "
-                  f"diff = {ea} - {eb})")
-            print(report.equal_quality[list(ecols)].rename(columns=ecols).to_string())
+        print(f"\nThe Holm family: {report.family} tests (primary measures: "
+              f"{', '.join(analysis.MEASURE_NAMES[m] for m in analysis.primary_measures(report.tests))}; at the "
+              "headline budget, on the curve area, overall, and clean quality). diff = comparator - monotone arm: "
+              "positive when the monotone arm degrades less; MDE: minimal detectable effect, 80 % power at the "
+              "family's level")
+        for comp in report.comparisons:
+            print(f"\n{comp.label[0].upper()}{comp.label[1:]} (paired by sample)")
+            print(comparison_frame(report, comp.name).to_string())
+            for line in clean_lines(report, comp.name):
+                print(line)
+            secondary = secondary_frame(report, comp.name)
+            if not secondary.empty:
+                print(f"  secondary measures at the headline budget (descriptive: unadjusted p, not in the family)")
+                print(secondary.to_string())
+            success = report.success[report.success["comparison"] == comp.name]
+            if not success.empty:
+                print("  success rates (output-level rule; McNemar exact, not in the family)")
+                print(success.drop(columns=["comparison", "a", "b"]).set_index("attack").to_string())
         if report.parity is not None:
-            print("\nClean quality (test split, paired by example)")
-            print(report.parity.to_string())
+            print("\nClean quality (test split, every arm)")
+            print(report.parity.filter(regex="_mean$|_ci_").to_string())
     print_curves(report.curves)
-    print("\nKey findings")
+    print(f"\nKey findings")
     for line in report.findings:
         print(f"- {line}")
 
@@ -392,108 +394,68 @@ def seed_dirs(out: Path) -> list[Path]:
     return sorted(dirs, key=lambda d: int(d.name.split("_", 1)[1]) if d.name.split("_", 1)[1].isdigit() else 0)
 
 
-def comparisons(report: Report) -> dict[str, tuple[str, str, pd.DataFrame]]:
-    """Every paired comparison of one experiment, ``{name: (a, b, table)}`` with diff = a - b (positive: b
-    degrades less): the equal-quality one first when there is a matched arm (PROTOCOL.md, "What the headline
-    says"), then the equal-budget headline, the baseline against each further arm, and each monotone arm
-    against each control."""
-    found: dict[str, tuple[str, str, pd.DataFrame]] = {}
-    if report.matched and report.equal_quality is not None:
-        found[EQUAL_QUALITY] = (*comparison(report.matched), report.equal_quality)
-    if report.b is not None and not report.table.empty:
-        found[EQUAL_BUDGET] = (report.a, report.b, report.table)
-    for slug, table in report.others.items():
-        found[f"{report.a}_vs_{slug}"] = (report.a, slug, table)
-    for monotone, control, table in report.control_tables():
-        found[f"{monotone}_vs_{control}"] = (control, monotone, table)
-    return found
+def aggregate_seeds(out: Path, reports: list[Report], tracker=None) -> dict[str, pd.DataFrame]:
+    """The across-seed tables of every comparison the seeds have, on both primary measures (the seed is the unit),
+    written to seeds_summary.csv (the equal-quality comparison when there is one, else the equal-budget one),
+    seeds_comparisons.csv (every comparison), seeds_results.json and seeds_key_findings.txt, and logged to
+    ``tracker`` (the seed group's adversarial run) when given.
 
-
-def _label(name: str, a: str, b: str) -> str:
-    kind = {EQUAL_QUALITY: "equal quality", EQUAL_BUDGET: "equal budget"}.get(name)
-    return (f"{kind}: " if kind else "") + f"{a} vs {b}"
-
-
-def aggregate_seeds(out: Path, reports: list[Report]) -> dict[str, pd.DataFrame]:
-    """The across-seed table of every comparison the seeds have (:func:`comparisons`; the seed is the unit),
-    written to seeds_summary.csv (the equal-budget headline, as before N arms), seeds_comparisons.csv (every
-    comparison, one row per comparison and attack), seeds_results.json and seeds_key_findings.txt.
-
-    Returns ``{name: analysis.seed_table}`` in :func:`comparisons`' order; each table's ``attrs`` hold its
+    Returns ``{name: analysis.seed_table}``, equal quality first; each table's ``attrs`` hold its
     ``comparison`` (a, b) and a ``label``. A comparison missing from some seeds (a matched arm that one seed
     did not build) is aggregated over the seeds that have it: its ``n_seeds`` says how many.
     """
-    per_seed = [comparisons(r) for r in reports]
-    names = list(dict.fromkeys(name for found in per_seed for name in found))
+    names = list(dict.fromkeys(c.name for r in reports for c in r.comparisons))
+    labels = {c.name: c.label for r in reports for c in r.comparisons}
     tables: dict[str, pd.DataFrame] = {}
     for name in names:
-        entries = [found[name] for found in per_seed if name in found and not found[name][2].empty]
-        if not entries:
+        table = analysis.seed_table([r.tests for r in reports if not r.tests.empty], name)
+        if table.empty:
             continue
-        a, b = entries[0][0], entries[0][1]
-        table = analysis.seed_table([t for _, _, t in entries], a, b)
-        table.attrs["label"] = _label(name, a, b)
+        table.attrs["label"] = labels[name]
         tables[name] = table
     if not tables:
         raise UserError(f"{out}: no seed has a comparison to aggregate")
     findings = seed_findings_all(tables)
     results_dir = Path(out) / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
-    headline = tables.get(EQUAL_BUDGET, next(iter(tables.values())))
-    write_text_atomically(results_dir / SEEDS_CSV, headline.to_csv(index_label="attack"))
-    long = pd.concat([t.assign(comparison=name, a=t.attrs["comparison"][0], b=t.attrs["comparison"][1])
-                      .rename(columns={f"{t.attrs['comparison'][0]}_mean": "a_mean",
-                                       f"{t.attrs['comparison'][1]}_mean": "b_mean"})
-                      for name, t in tables.items()])
-    front = ["comparison", "a", "b"]
-    long = long[front + [c for c in long.columns if c not in front]]
-    write_text_atomically(results_dir / SEEDS_COMPARISONS_CSV, long.to_csv(index_label="attack"))
+    headline = tables.get(EQUAL_QUALITY, tables.get(EQUAL_BUDGET, next(iter(tables.values()))))
+    write_text_atomically(results_dir / SEEDS_CSV, headline.to_csv(index=False))
+    long = pd.concat(list(tables.values()), ignore_index=True)
+    write_text_atomically(results_dir / SEEDS_COMPARISONS_CSV, long.to_csv(index=False))
     write_text_atomically(results_dir / SEEDS_FINDINGS, "".join(f"- {line}\n" for line in findings))
-    a, b = headline.attrs["comparison"]
     write_text_atomically(results_dir / SEEDS_JSON, json.dumps(_jsonable({
-        "seeds": len(reports), "comparison": [a, b], "per_attack": headline.to_dict(orient="index"),
+        "seeds": len(reports), "unit": "independently trained model pair",
         "comparisons": {name: {"a": t.attrs["comparison"][0], "b": t.attrs["comparison"][1],
-                               "label": t.attrs["label"], "per_attack": t.to_dict(orient="index")}
+                               "label": t.attrs["label"], "rows": t.to_dict(orient="records")}
                         for name, t in tables.items()},
-        "per_seed_overall": [r.overall for r in reports], "key_findings": findings}), indent=1))
+        "per_seed_family": [r.family for r in reports], "key_findings": findings}), indent=1))
+    if tracker is not None:
+        tracker.log_table(tracking.SEEDS_TABLE, *_cells(long.assign(per_seed_diff=long["per_seed_diff"].map(str))))
+        tracker.summary({tracking.SEEDS_FINDINGS: "\n".join(findings), tracking.SEEDS_COUNT: len(reports)})
     return tables
 
 
 def seed_findings_all(tables: dict[str, pd.DataFrame]) -> list[str]:
-    """The across-seed findings of every comparison: the equal-quality and equal-budget ones attack by attack
-    (:func:`analysis.seed_findings`, the one on the number of seeds said once, at the end), every other
-    comparison in one sentence."""
+    """The across-seed findings of every comparison (:func:`analysis.seed_findings`); the caveat on the number
+    of seeds is said once, at the end."""
     lines, caveat = [], []
-    for name, table in tables.items():
-        a, b = table.attrs["comparison"]
-        found = analysis.seed_findings(table)
+    for table in tables.values():
+        found = analysis.seed_findings(table, table.attrs["label"])
         caveat = [line for line in found if line.startswith(("Only", "One seed"))] or caveat
-        found = [line for line in found if line not in caveat]
-        if name in (EQUAL_QUALITY, EQUAL_BUDGET):
-            label = table.attrs["label"]
-            lines += [f"{label[0].upper()}{label[1:]} -- {line}" for line in found]
-        elif not table.empty:
-            b_all = [atk for atk, row in table.iterrows() if row["per_seed_diff"] and min(row["per_seed_diff"]) > 0]
-            a_all = [atk for atk, row in table.iterrows() if row["per_seed_diff"] and max(row["per_seed_diff"]) < 0]
-            rest = len(table) - len(a_all) - len(b_all)
-            lines.append(f"{table.attrs['label']}: {b} degrades less in every seed in {len(b_all)} of {len(table)} "
-                         f"attacks{_named(b_all)}, {a} in {len(a_all)}{_named(a_all)}; the direction changes between "
-                         f"seeds in {rest}.")
+        lines += [line for line in found if line not in caveat]
     return lines + caveat
-
-
-def _named(attacks: list[str]) -> str:
-    return f" ({', '.join(attacks)})" if attacks else ""
 
 
 def print_seed_table(tables: dict[str, pd.DataFrame]) -> None:
     """Every across-seed table (:func:`aggregate_seeds`), then the findings."""
-    with pd.option_context("display.width", 200, "display.max_columns", 30, "display.float_format",
+    cols = ["attack", "point", "measure", "n_seeds", "a_mean", "b_mean", "diff_mean", "diff_ci_low", "diff_ci_high",
+            "ttest_p", "b_less_seeds", "a_less_seeds", "seeds_significant_holm"]
+    with pd.option_context("display.width", 250, "display.max_columns", 30, "display.float_format",
                            "{:.3g}".format):
         for table in tables.values():
             print(f"\nAcross {int(table['n_seeds'].max())} seeds, {table.attrs['label']} (unit: independently "
                   "trained model pair; diff = mean paired difference per seed; t-interval over seeds)")
-            print(table.to_string())
+            print(table[cols].to_string(index=False))
     print("Key findings across seeds")
     for line in seed_findings_all(tables):
         print(f"- {line}")

@@ -3,9 +3,10 @@
 The file is what outside tools (and ``mono-s2s report``) rely on; it holds
 enough to recompute every number without a model::
 
-    schema_version  4                                     (1: records had a relative "degradation"; 2: no
+    schema_version  5                                     (1: records had a relative "degradation"; 2: no
                                                           random controls, no output-level measures; 3: one
-                                                          budget per attack, no curves)
+                                                          budget per attack, no curves; 4: the analysis led
+                                                          with NLL, curve areas of two measures only)
     models          ["nonmono", "mono", ...]              variant slugs, baseline first; the quality-matched arm
                                                           ("nonmono_matched" or "mono_matched") last, when built
     software        {"python", "torch", "transformers", "mono_s2s", ...}
@@ -25,7 +26,8 @@ enough to recompute every number without a model::
                     "ci_high", "n", "samples": {sample id: area}}}}}}}   the robustness curves
                     (mono_s2s.curves): measures rouge_drop, fact_recall_drop, success, abs_degradation,
                     adversarial_excess at every budget (95 % t-interval; label failures left out); the
-                    normalised area per sample of abs_degradation and rouge_drop
+                    normalised area per sample of rouge_drop, fact_recall_drop, adversarial_excess and
+                    abs_degradation (mono_s2s.curves.AUC_MEASURES)
     transfer        {"hotflip" | "universal": {source model: {target model: mean absolute degradation}}}
     transfer_records [record, ...]                        attack "hotflip_transfer:nonmono->mono", ...
     universal_triggers {model: {"text", "ids", "loss", "sweep_loss", "converged", "queries"}}   the learned
@@ -48,10 +50,14 @@ enough to recompute every number without a model::
                     "close_match" (gap <= "tolerance", 0.05), "bracketed", "snapshots", and "clean"
                     ({metric: {"mean", "ci_low", "ci_high", "n"}})
     -- written by the analysis (mono_s2s.report) --
-    statistics      {attack: {"wilcoxon_p", "ttest_p", "holm_p", "diff_mean", "improvement_pct", ...}}, and per
-                    further comparison "vs_{model}", "{mono}_vs_{control}", "equal_quality" (the matched arm
-                    against the other arm of its pair) and "equal_quality_clean" ({metric: ...})
-    overall         pooled comparison (sample as unit)
+    statistics      {"family": {"size", "alpha", "power", "test", "points", "primary", "clean"},   analysis v2
+                     "measures": {measure: {"role", "name"}}, "comparisons": [{"name", "a", "b", "kind", "label"}],
+                     "tests": [row of mono_s2s.analysis.TEST_COLUMNS, ...],   every test: comparison x attack x
+                              point (headline | area | overall | clean) x measure, with "holm_p" over the family
+                     "success": [{"comparison", "attack", "a_success_rate", "b_success_rate", "discordant",
+                                  "mcnemar_p", "mcnemar_note", ...}],
+                     "arms": [{"attack", "model", "measure", "mean", "ci_low", "ci_high", "n"}]}
+    overall         {comparison: {measure: test row}}      the overall tests (the sample as unit)
     clean_parity    {metric: {...}}
     key_findings    [sentence, ...]
 
@@ -80,7 +86,7 @@ from typing import Any
 from mono_s2s.attacks import ATTACKS, TRANSFER_ATTACKS, transfer_name
 from mono_s2s.errors import UserError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 RESULTS_FILE = "adversarial_results.json"
 RECORD_FIELDS = ("sample_id", "abs_degradation", "rel_degradation", "original_nll", "attacked_nll", "success")
 
@@ -316,6 +322,9 @@ def load_results(path: Path) -> dict[str, Any]:
     if data["schema_version"] > SCHEMA_VERSION:
         raise UserError(f"{path}: schema_version {data['schema_version']} is newer than this mono-s2s understands "
                         f"({SCHEMA_VERSION}); upgrade mono-s2s")
+    if data["schema_version"] == 4:  # same records: only the analysis changed
+        raise UserError(f"{path}: schema_version 4 was written by an older mono-s2s ({_OLDER[4]}); 'mono-s2s "
+                        f"attack' with the same --out rebuilds it from attack_records.jsonl without attacking again")
     if data["schema_version"] < SCHEMA_VERSION:
         raise UserError(f"{path}: schema_version {data['schema_version']} was written by an older mono-s2s "
                         f"({_OLDER[data['schema_version']] if data['schema_version'] in _OLDER else 'unknown'}); "
@@ -368,7 +377,8 @@ def load_results(path: Path) -> dict[str, Any]:
 
 # What the older schemas lacked; their records cannot be rebuilt into this one without attacking again.
 _OLDER = {1: "its 'degradation' field was relative", 2: "its records have no random controls or output measures",
-          3: "each attack has one budget and no robustness curves"}
+          3: "each attack has one budget and no robustness curves",
+          4: "its analysis led with NLL and its curves have areas of two measures only"}
 
 
 def _check_record(path: Path, record: Any, where: str) -> None:

@@ -214,6 +214,15 @@ FINAL_GRADIENT_TABLE = "final/attack_comparison_with_gradients"
 FIGURE_KEY = "final/adversarial_analysis"
 CURVES_FIGURE_KEY = "final/robustness_curves"  # the robustness curves of every attack (results/robustness_curves.png)
 KEY_FINDINGS = "key_findings"
+# Analysis v2 (issue 14): every test of every comparison (results/summary.csv), the success rates with McNemar
+# (results/success_rates.csv), and the size of the Holm family the marks are adjusted over.
+FINAL_COMPARISONS_TABLE = "final/comparisons"
+FINAL_SUCCESS_TABLE = "final/success_rates"
+FAMILY_SIZE = "final/family_size"
+# --seeds N: the across-seed tables and findings, in the seed group's own adversarial run.
+SEEDS_TABLE = "seeds/comparisons"
+SEEDS_FINDINGS = "seeds/key_findings"
+SEEDS_COUNT = "seeds/n_seeds"
 OVERALL_IMPROVEMENT = "overall_robustness_improvement_pct"
 OVERALL_P_VALUE = "overall_p_value"
 OVERALL_SIGNIFICANT = "overall_statistically_significant"
@@ -321,7 +330,8 @@ __all__ = [
     "HOTFLIP_SAMPLE_IDX", "HOTFLIP_ROBUSTNESS_DELTA", "HOTFLIP_GRAD_NORM_RATIO", "HOTFLIP_DETAILED_TABLE",
     "HOTFLIP_SUMMARY_PREFIX", "HOTFLIP_SUMMARY_EXTRAS", "HOTFLIP_SAMPLE_KEYS", "hotflip_iteration_keys",
     "hotflip_model_keys", "hotflip_sample_keys", "universal_sweep_key",
-    "FINAL_SUMMARY_TABLE", "FINAL_GRADIENT_TABLE", "FIGURE_KEY", "KEY_FINDINGS", "OVERALL_IMPROVEMENT",
+    "FINAL_SUMMARY_TABLE", "FINAL_GRADIENT_TABLE", "FIGURE_KEY", "KEY_FINDINGS", "FINAL_COMPARISONS_TABLE",
+    "FINAL_SUCCESS_TABLE", "FAMILY_SIZE", "SEEDS_TABLE", "SEEDS_FINDINGS", "SEEDS_COUNT", "OVERALL_IMPROVEMENT",
     "OVERALL_P_VALUE", "OVERALL_SIGNIFICANT", "FINAL_OVERALL_IMPROVEMENT", "TRANSFER", "UNIVERSAL_TRIGGERS",
     "ATTACK_TIMING", "final_keys", "overall_degradation_key", "overall_keys", "OVERALL_KEYS",
     "BASE_TRAINING_TAGS", "TRAINING_TAGS", "ADVERSARIAL_TAGS", "training_tags", "detect_env", "timestamp_now",
