@@ -368,6 +368,10 @@ def print_report(report: Report) -> None:
               "family's level")
         for comp in report.comparisons:
             print(f"\n{comp.label[0].upper()}{comp.label[1:]} (paired by sample)")
+            if comp.kind == "equal_quality" and report.matched:
+                m = report.matched
+                print(f"  ({m['slug']}: step {m['step']} of {m['source']}'s run, val NLL {m['val_loss']:.3f} for "
+                      f"target {m['target']:.3f}, gap {m['gap']:.1%}{'' if m['close_match'] else '; NO CLOSE MATCH'})")
             print(comparison_frame(report, comp.name).to_string())
             for line in clean_lines(report, comp.name):
                 print(line)

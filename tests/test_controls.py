@@ -283,12 +283,14 @@ def test_four_arms_go_through_the_attack_phase_and_the_report(tmp_path, untraine
     results = json.loads((out / "results" / "adversarial_results.json").read_text())
     assert list(results["models"]) == slugs
     assert all(list(per_model) == slugs for per_model in results["attacks"].values())
-    assert {"vs_init_only", "vs_attention_only"} <= set(results["statistics"])  # baseline vs each further arm
+    comparisons = {c["name"] for c in results["statistics"]["comparisons"]}
+    assert comparisons == {"equal_budget", "mono_vs_init_only", "mono_vs_attention_only"}  # mono vs each comparator
     assert (out / "results" / "adversarial_analysis.png").stat().st_size > 0
     printed = stdout.getvalue()
     for attack in results["attacks"]:
         for slug in slugs:
             assert any(line.split()[:2] == [attack, slug] for line in printed.splitlines()), (attack, slug)
-    assert "diff = nonmono - mono" in printed  # the headline pair is unchanged
+    assert "Equal budget: nonmono vs mono (paired by sample)" in printed  # the headline pair is unchanged
+    assert "Control: init_only vs mono (paired by sample)" in printed
     with contextlib.redirect_stdout(io.StringIO()):
         assert main(["report", "--out", str(out)]) == 0  # rebuilt from the results file alone

@@ -225,7 +225,7 @@ def test_curves_figure_draws_one_column_per_attack_with_a_band_per_arm():
 
 
 def test_schema_3_file_is_refused_in_one_line(tmp_path, capsys):
-    assert SCHEMA_VERSION == 4
+    assert SCHEMA_VERSION == 5
     _write(tmp_path, {**_build(), "schema_version": 3})
     assert main(["report", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()

@@ -297,16 +297,18 @@ def test_the_equal_quality_comparison_leads_the_findings_with_the_headlines_stat
     results = tiny_experiment.results
     m = results["matched"]
     a, b = matched.comparison(m)
-    section = load_results(tiny_experiment.out / "results" / RESULTS_FILE)["statistics"]["equal_quality"]
-    assert set(section) == set(ATTACKS)
+    tests = pd.DataFrame(load_results(tiny_experiment.out / "results" / RESULTS_FILE)["statistics"]["tests"])
+    head = tests[(tests["comparison"] == "equal_quality") & (tests["point"] == "headline")
+                 & (tests["measure"] == "rouge_drop")].set_index("attack")
+    assert set(head.index) == set(ATTACKS)
     for attack in ATTACKS:
-        xa = {r["sample_id"]: r["abs_degradation"] for r in results["attacks"][attack][a]}
-        xb = {r["sample_id"]: r["abs_degradation"] for r in results["attacks"][attack][b]}
+        xa = {r["sample_id"]: r["rouge_drop"] for r in results["attacks"][attack][a]}
+        xb = {r["sample_id"]: r["rouge_drop"] for r in results["attacks"][attack][b]}
         ids = sorted(xa)
-        assert section[attack]["diff_mean"] == pytest.approx(np.mean([xa[i] - xb[i] for i in ids]))
+        assert head.loc[attack, "diff_mean"] == pytest.approx(np.mean([xa[i] - xb[i] for i in ids]))
     findings = results["key_findings"]
     assert findings[0].startswith("Equal quality: " if m["close_match"] else "No close match: ")
-    assert any(line.startswith(f"At equal quality ({a} vs {b}, paired by sample)") for line in findings)
+    assert findings[1].startswith(f"Equal quality: {a} vs {b}, ROUGE-L drop of the generated summary:")
     assert f"Equal quality: {a} vs {b}" in tiny_experiment.stdout
 
 
@@ -338,7 +340,8 @@ N = 12
 
 
 def _results(source: str = "nonmono", gap: float = 0.01, seed: int = 0) -> dict:
-    """A results file with the pair and the matched arm attacked on the same N samples (no models)."""
+    """A results file with the pair and the matched arm attacked on the same N samples (no models): each
+    record's ROUGE-L drop is a quarter of its ΔNLL."""
     rng = np.random.default_rng(seed)
     slug = f"{source}_matched"
     attacks = {}
@@ -348,7 +351,8 @@ def _results(source: str = "nonmono", gap: float = 0.01, seed: int = 0) -> dict:
         # Noise on every arm: tied differences would send scipy's signed-rank test to a slow permutation null.
         values = {"nonmono": base, "mono": base - 0.2 + rng.normal(0, 0.05, N), slug: base + rng.normal(0.1, 0.05, N)}
         attacks[attack] = {s: [AttackRecord(attack=attack, model=s, sample_id=i, original_nll=1.0,
-                                            attacked_nll=1.0 + float(d), success=bool(d >= 0.1), queries=3,
+                                            attacked_nll=1.0 + float(d), success=bool(d >= 0.4), queries=3,
+                                            original_rougeL=1.0, attacked_rougeL=1.0 - float(d) / 4,
                                             perturbed_text="x").to_dict() for i, d in zip(ids, values[s])]
                            for s in ("nonmono", "mono", slug)}
     clean_ids = [f"test-{i:03d}" for i in range(20)]
@@ -372,30 +376,36 @@ def no_figure(monkeypatch):
 def test_the_report_compares_the_monotone_arm_with_the_matched_one_paired_by_sample(tmp_path, capsys, no_figure):
     results = _results()
     rep = report.publish(results, tmp_path, n_boot=100)
-    assert rep.matched["slug"] == "nonmono_matched" and list(rep.equal_quality.index) == list(ATTACKS)
+    assert rep.matched["slug"] == "nonmono_matched"
+    assert [c.name for c in rep.comparisons] == ["equal_quality", "equal_budget"]  # the matched arm is no third
+    equal = rep.headline("equal_quality")
+    assert list(equal.index) == list(ATTACKS)
     for attack in ATTACKS:
-        xa = [r["abs_degradation"] for r in results["attacks"][attack]["nonmono_matched"]]
-        xb = [r["abs_degradation"] for r in results["attacks"][attack]["mono"]]
-        row = rep.equal_quality.loc[attack]
+        xa = [r["rouge_drop"] for r in results["attacks"][attack]["nonmono_matched"]]
+        xb = [r["rouge_drop"] for r in results["attacks"][attack]["mono"]]
+        row = equal.loc[attack]
         assert row["diff_mean"] == pytest.approx(np.mean(xa) - np.mean(xb))  # matched - mono
         assert row["wilcoxon_p"] == pytest.approx(sps.wilcoxon(xa, xb).pvalue)
-    assert rep.findings[0].startswith("Equal quality: nonmono_matched is nonmono's own run at step 120 (epoch 1), "
-                                      "val NLL 2.020 against mono's best 2.000 (gap 1.0%, within 5%).")
-    table = rep.equal_quality
-    wins = ", ".join(table.index[table["significant"]])
-    assert rep.findings[2] == (f"At equal quality (nonmono_matched vs mono, paired by sample): mono degrades less in "
-                               f"{len(ATTACKS)} of {len(ATTACKS)} attacks ({int(table['significant'].sum())} "
-                               f"significant after Holm: {wins}); nonmono_matched degrades less in 0 of "
-                               f"{len(ATTACKS)} attacks (0 significant after Holm).")
+    assert rep.findings[0] == ("Equal quality: nonmono_matched is nonmono's own run at step 120 (epoch 1), val NLL "
+                               "2.020 against mono's best 2.000 (gap 1.0%, within 5%); the equal-quality comparison "
+                               "is nonmono_matched vs mono.")
+    wins = ", ".join(equal.index[equal["significant"]])
+    assert rep.findings[1].startswith(
+        f"Equal quality: nonmono_matched vs mono, ROUGE-L drop of the generated summary: mono degrades less in "
+        f"{len(ATTACKS)} of {len(ATTACKS)} attacks ({int(equal['significant'].sum())} significant after Holm"
+        + (f": {wins})" if wins else ")"))
+    # The equal-budget comparison follows, and whether it agrees is said.
+    assert any(line.startswith("Equal budget: nonmono vs mono, ROUGE-L drop") for line in rep.findings)
+    assert any(line.startswith("Equal budget (nonmono vs mono) against equal quality (nonmono_matched vs mono): "
+                               "R-L drop: same direction in 6 of 6 attacks") for line in rep.findings)
     assert not any("No close match" in line for line in rep.findings)
     printed = capsys.readouterr().out
-    assert "Equal quality: nonmono_matched vs mono (nonmono_matched: step 120 of nonmono's run" in printed
+    assert "(nonmono_matched: step 120 of nonmono's run" in printed
     saved = load_results(tmp_path / "results" / RESULTS_FILE)
-    assert saved["matched"]["gap"] == 0.01 and set(saved["statistics"]["equal_quality"]) == set(ATTACKS)
-    assert set(saved["statistics"]["equal_quality_clean"]) == {"rouge1", "rouge2", "rougeL"}
+    assert saved["matched"]["gap"] == 0.01
+    assert {t["comparison"] for t in saved["statistics"]["tests"]} == {"equal_quality", "equal_budget"}
     assert saved["key_findings"][0] == rep.findings[0]
-    # The headline pair is unchanged by the third arm.
-    assert (rep.a, rep.b) == ("nonmono", "mono") and "nonmono_mean" in rep.table
+    assert (rep.a, rep.b) == ("nonmono", "mono")  # the headline pair is unchanged by the third arm
 
 
 def test_seeds_aggregate_every_comparison_with_equal_quality_first(tmp_path, capsys, no_figure):
@@ -405,25 +415,21 @@ def test_seeds_aggregate_every_comparison_with_equal_quality_first(tmp_path, cap
         (tmp_path / f"seed_{k}" / "results" / RESULTS_FILE).write_text(json.dumps(_results(seed=k)))
     reports = report.build_all(tmp_path, n_boot=50)
     saved = json.loads((tmp_path / "results" / report.SEEDS_JSON).read_text())
-    assert list(saved["comparisons"]) == ["equal_quality", "equal_budget", "nonmono_vs_nonmono_matched"]
+    assert list(saved["comparisons"]) == ["equal_quality", "equal_budget"]
     equal = saved["comparisons"]["equal_quality"]
     assert (equal["a"], equal["b"]) == ("nonmono_matched", "mono")
+    rows = pd.DataFrame(equal["rows"])
     for attack in ATTACKS:
-        per_seed = [r.equal_quality.loc[attack, "diff_mean"] for r in reports]  # the seed is the unit
-        assert equal["per_attack"][attack]["n_seeds"] == 3
-        assert equal["per_attack"][attack]["diff_mean"] == pytest.approx(np.mean(per_seed))
-        assert equal["per_attack"][attack]["ttest_p"] == pytest.approx(sps.ttest_1samp(per_seed, 0.0).pvalue)
-    assert saved["per_attack"] == saved["comparisons"]["equal_budget"]["per_attack"]  # seeds_summary's headline
+        per_seed = [r.headline("equal_quality").loc[attack, "diff_mean"] for r in reports]  # the seed is the unit
+        row = rows[(rows["attack"] == attack) & (rows["point"] == "headline")].iloc[0]
+        assert row["n_seeds"] == 3 and row["diff_mean"] == pytest.approx(np.mean(per_seed))
+        assert row["ttest_p"] == pytest.approx(sps.ttest_1samp(per_seed, 0.0).pvalue)
+    assert pd.read_csv(tmp_path / "results" / report.SEEDS_CSV)["comparison"].eq("equal_quality").all()
     long = pd.read_csv(tmp_path / "results" / report.SEEDS_COMPARISONS_CSV)
-    assert len(long) == 3 * len(ATTACKS) and {"a_mean", "b_mean"} <= set(long.columns)
-    row = long[(long["comparison"] == "equal_quality") & (long["attack"] == "nes")].iloc[0]
-    assert row["diff_mean"] == pytest.approx(equal["per_attack"]["nes"]["diff_mean"])
+    assert set(long["comparison"]) == {"equal_quality", "equal_budget"}
     findings = (tmp_path / "results" / report.SEEDS_FINDINGS).read_text().splitlines()
-    assert findings[0].startswith("- Equal quality: nonmono_matched vs mono -- hotflip: mono degrades less in every "
-                                  "seed (3/3)"), findings[0]
-    assert "- nonmono vs nonmono_matched: nonmono_matched degrades less in every seed in 0 of 6 attacks, nonmono " \
-           "in 6 (hotflip, universal, nes, substitution, injection, ood); the direction changes between seeds in 0." \
-           in findings
+    assert findings[0].startswith("- Equal quality: nonmono_matched vs mono, R-L drop across 3 seeds: mono degrades "
+                                  "less in every seed in 6 of 6 attacks"), findings[0]
     assert findings[-1].startswith("- Only 3 seeds") and sum(line.startswith("- Only") for line in findings) == 1
     printed = capsys.readouterr().out
     assert "Across 3 seeds, equal quality: nonmono_matched vs mono" in printed
@@ -439,14 +445,16 @@ def test_a_gap_over_five_percent_is_reported_as_no_close_match(tmp_path, capsys,
     assert "NO CLOSE MATCH" in capsys.readouterr().out
     assert (tmp_path / "results" / "key_findings.txt").read_text().splitlines()[0] == first
     # The arm is still compared (the numbers are shown, with the warning), never dropped.
-    assert rep.equal_quality is not None and not rep.equal_quality.empty
+    assert not rep.headline("equal_quality").empty
 
 
 def test_a_matched_monotone_arm_takes_the_monotone_side(tmp_path):
     rep = report.analyse(_results(source="mono"), n_boot=50)
-    assert {"nonmono_mean", "mono_matched_mean"} <= set(rep.equal_quality.columns)
-    assert any(line.startswith("At equal quality (nonmono vs mono_matched, paired by sample): mono_matched degrades")
-               for line in rep.findings)
+    equal = rep.comparison("equal_quality")
+    assert (equal.a, equal.b) == ("nonmono", "mono_matched")
+    assert {"nonmono_mean", "mono_matched_mean"} <= set(rep.headline("equal_quality").columns)
+    assert any(line.startswith("Equal quality: nonmono vs mono_matched, ROUGE-L drop of the generated summary: "
+                               "mono_matched degrades") for line in rep.findings)
 
 
 def test_a_malformed_matched_record_is_a_one_line_error(tmp_path):

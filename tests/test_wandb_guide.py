@@ -38,7 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "WANDB_GUIDE.md"
 SWEEP = ROOT / "sweeps" / "seeds.yaml"
 
-RUNS = ("training", "adversarial")
+# "seeds": the seed group's across-seed adversarial run (--seeds N), which logs only its own keys.
+RUNS = ("training", "adversarial", "seeds")
 KINDS = ("metric", "table", "image", "summary", "config", "artifact")
 HISTORY_KINDS = {"metric", "table", "image"}
 KEY_TABLE_HEADER = ["Key", "Run", "Kind", "Unit", "Meaning"]
@@ -159,6 +160,35 @@ def test_guide_documents_the_curve_keys(rows):
     assert {tracking.curves_table_key(a) for a in ATTACKS} <= guide_keys(rows, "adversarial", {"table"},
                                                                           tracking.SEED_SLUGS)
     assert tracking.CURVES_FIGURE_KEY in guide_keys(rows, "adversarial", {"image"}, tracking.SEED_SLUGS)
+
+
+def test_the_across_seed_run_logs_exactly_the_guides_seed_keys(rows, tmp_path):
+    """--seeds N: what report.aggregate_seeds logs to the group's run is the guide's "seeds" rows, both ways."""
+    import json as _json
+
+    from mono_s2s import report
+    from mono_s2s.results import RESULTS_FILE
+    from test_report import _results
+
+    class Recorder:
+        def __init__(self):
+            self.kinds: dict[str, str] = {}
+
+        def log_table(self, key, columns, rows):
+            self.kinds[key] = "table"
+
+        def summary(self, values):
+            self.kinds.update({k: "summary" for k in values})
+
+    reports = []
+    for k in range(2):
+        (tmp_path / f"seed_{k}" / "results").mkdir(parents=True)
+        (tmp_path / f"seed_{k}" / "results" / RESULTS_FILE).write_text(_json.dumps(_results(seed=k)))
+        reports.append(report.build(tmp_path / f"seed_{k}", n_boot=20, quiet=True))
+    rec = Recorder()
+    report.aggregate_seeds(tmp_path, reports, tracker=rec)
+    documented = {r.key: r.kind for r in rows if r.run == "seeds"}
+    assert rec.kinds == documented
 
 
 def test_guide_names_project_runs_tags_and_job_types(guide_text):
