@@ -69,12 +69,15 @@ def test_attack_phase_records_transfer_resume_and_wandb(tiny_experiment, tmp_pat
                 tracking.attack_key(attack, "robustness_delta")} <= keys
 
     # The analysis, in the same run and next to the results file.
+    tests = results_file["statistics"]["tests"]
     for attack in ATTACKS:
         assert set(tracking.final_keys(attack)) <= keys
-        assert {"wilcoxon_p", "ttest_p", "holm_p"} <= set(results_file["statistics"][attack])
-    assert {tracking.FINAL_SUMMARY_TABLE, tracking.FINAL_GRADIENT_TABLE} <= keys
-    assert set(tracking.OVERALL_KEYS) | {tracking.KEY_FINDINGS, tracking.FINAL_OVERALL_IMPROVEMENT} <= set(run["summary"])
-    assert "Clean quality" in run["summary"][tracking.KEY_FINDINGS]
+        assert any(t["comparison"] == "equal_budget" and t["attack"] == attack and t["measure"] == "rouge_drop"
+                   and {"wilcoxon_p", "ttest_p", "holm_p", "mde"} <= set(t) for t in tests)
+    assert {tracking.FINAL_SUMMARY_TABLE, tracking.FINAL_GRADIENT_TABLE, tracking.FINAL_COMPARISONS_TABLE} <= keys
+    assert set(tracking.OVERALL_KEYS) | {tracking.KEY_FINDINGS, tracking.FINAL_OVERALL_IMPROVEMENT,
+                                        tracking.FAMILY_SIZE} <= set(run["summary"])
+    assert "Clean quality, equal budget: nonmono vs mono" in run["summary"][tracking.KEY_FINDINGS]
     for name in ("summary.csv", "adversarial_analysis.png", "key_findings.txt"):
         assert (shared / "results" / name).stat().st_size > 0
 

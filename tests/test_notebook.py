@@ -78,9 +78,10 @@ def test_seeds_cell_shows_the_table_and_findings_across_seeds(monkeypatch):
 
     from mono_s2s import analysis, pipeline
 
-    tables = [pd.DataFrame({"nonmono_mean": [0.1], "mono_mean": [0.2], "diff_mean": [d], "significant": [False]},
-                           index=["hotflip"]) for d in (-0.1, -0.2)]
-    table = analysis.seed_table(tables)
+    tables = [pd.DataFrame([{"comparison": "equal_budget", "a": "nonmono", "b": "mono", "attack": "hotflip",
+                             "point": "headline", "measure": "rouge_drop", "a_mean": 0.1, "b_mean": 0.1 - d,
+                             "diff_mean": d, "significant": False}]) for d in (-0.1, -0.2)]
+    table = analysis.seed_table(tables, "equal_budget")
     table.attrs["label"] = "equal budget: nonmono vs mono"
     monkeypatch.setattr(pipeline, "run_seeds", lambda cfg, prepared, out: ([], {"equal_budget": table}))
     shown = []
@@ -88,7 +89,7 @@ def test_seeds_cell_shows_the_table_and_findings_across_seeds(monkeypatch):
     exec(cell, {"cfg": types.SimpleNamespace(seeds=2), "prepared": None, "OUT": Path("unused"),
                 "display": shown.append, "Markdown": Markdown, "pd": pd})
     assert "equal budget: nonmono vs mono" in shown[0].data and shown[1] is table
-    assert "nonmono degrades less in every seed (2/2)" in shown[2].data
+    assert "nonmono in 1 (hotflip)" in shown[2].data
 
 
 def test_markdown_says_where_monotonicity_stops():
