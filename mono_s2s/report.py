@@ -335,7 +335,7 @@ def comparison_frame(report: Report, name: str) -> pd.DataFrame:
 def clean_lines(report: Report, name: str) -> list[str]:
     """One comparison's clean-quality tests (in the family), one line per metric."""
     rows = report.tests[(report.tests["comparison"] == name) & (report.tests["point"] == "clean")]
-    return [f"  clean {analysis.SHORT_NAMES[r['measure']]}: {r['a']} {r['a_mean']:.3f} vs {r['b']} {r['b_mean']:.3f}, "
+    return [f"  clean quality, {analysis.SHORT_NAMES[r['measure']]}: {r['a']} {r['a_mean']:.3f} vs {r['b']} {r['b_mean']:.3f}, "
             f"diff {r['diff_mean']:+.4f} [{r['diff_ci_low']:+.4f}, {r['diff_ci_high']:+.4f}], n {int(r['n'])}, "
             f"Holm p {r['holm_p']:.3g} {r['significance']}, MDE {r['mde_family']:.3g}" for _, r in rows.iterrows()]
 
