@@ -519,7 +519,8 @@ def _overall_sentence(table: pd.DataFrame, comp: Comparison, measure: str) -> st
 
 
 def comparison_findings(table: pd.DataFrame, comp: Comparison) -> list[str]:
-    """Per primary measure: the overall test and the per-attack directions of one comparison."""
+    """Per primary measure: the overall test and the per-attack directions of one comparison; then its clean
+    quality (:func:`clean_finding`)."""
     lines = []
     for measure in primary_measures(table):
         rows = rows_of(table, comp.name, "headline", measure)
@@ -532,7 +533,8 @@ def comparison_findings(table: pd.DataFrame, comp: Comparison) -> list[str]:
         if weak:
             text += f"; underpowered (MDE above half of {comp.a}'s degradation): {', '.join(weak)}"
         lines.append(text + (f"; {overall}." if overall else "."))
-    return lines
+    clean = clean_finding(table, comp)
+    return lines + ([clean] if clean else [])
 
 
 def _sign(table: pd.DataFrame, comp: Comparison, measure: str) -> int:
@@ -610,39 +612,29 @@ def relative_finding(table: pd.DataFrame, comp: Comparison) -> str | None:
 
 
 def key_findings(table: pd.DataFrame, comps: Sequence[Comparison], transfer: Mapping | None = None,
-                 curves: Mapping | None = None, n_seeds: int = 1, family: int | None = None) -> list[str]:
+                 curves: Mapping | None = None, n_seeds: int = 1) -> list[str]:
     """Plain sentences generated from the numbers, in PROTOCOL.md's order: equal quality first, then whether
     equal budget agrees, the controls, gradient masking, power; the clean-quality warnings are kept."""
     lines: list[str] = []
-    by_kind = {c.kind: c for c in reversed(list(comps))}
-    quality, budget = by_kind.get("equal_quality"), next((c for c in comps if c.name == EQUAL_BUDGET), None)
+    quality = next((c for c in comps if c.kind == "equal_quality"), None)
+    budget = next((c for c in comps if c.name == EQUAL_BUDGET), None)
     lead = [c for c in (quality, budget) if c is not None]
     for comp in lead:
         lines += comparison_findings(table, comp)
-        clean = clean_finding(table, comp)
-        if clean:
-            lines.append(clean)
     if quality is not None and budget is not None:
         agree = agreement_finding(table, quality, budget)
         if agree:
             lines.append(agree)
     for comp in comps:
-        if comp in lead:
-            continue
-        if comp.kind == "control":
-            lines.append(control_finding(table, comp))
-        else:
-            lines += comparison_findings(table, comp)
-            clean = clean_finding(table, comp)
-            if clean:
-                lines.append(clean)
+        if comp not in lead:
+            lines += [control_finding(table, comp)] if comp.kind == "control" else comparison_findings(table, comp)
     for comp in comps:
         lines += transfer_masking(table, transfer, comp) + box_gap_masking(curves, comp)
     for comp in comps:
         rel = relative_finding(table, comp)
         if rel:
             lines.append(rel)
-    m = family_size(table) if family is None else family
+    m = family_size(table)
     if m:
         lines.append(f"Multiple testing: Holm over a family of {m} tests (attacks x comparisons x primary measures at "
                      "the headline budget and on the curve area, the overall and the clean-quality tests); marks and "

@@ -105,7 +105,7 @@ def analyse(results: dict, n_boot: int = 2000, seed: int = 0, n_seeds: int = 1) 
                       curves=curves)
     tests = analysis.test_table(frame, comps, curves, clean, n_boot=n_boot, seed=seed)
     family = analysis.family_size(tests)
-    findings = analysis.key_findings(tests, comps, results.get("transfer"), curves, n_seeds=n_seeds, family=family)
+    findings = analysis.key_findings(tests, comps, results.get("transfer"), curves, n_seeds=n_seeds)
     if matched:
         findings = [_matched_sentence(matched, *analysis.matched_comparison(matched))] + findings
     return Report(a, b, frame, comps, tests, analysis.success_table(frame, comps), arms, parity, findings,
