@@ -67,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="outputs", metavar="DIR")
     p = sub.add_parser("check", help="check the FFN monotonicity of a saved checkpoint folder")
     p.add_argument("checkpoint", metavar="DIR")
+    p = sub.add_parser("data", help="look at a corpus before training on it")
+    data = p.add_subparsers(dest="data_verb", required=True, metavar="ACTION")
+    p = data.add_parser("inspect", help="detected format and columns, split sizes, token lengths against the "
+                        "truncation limits, two examples; writes nothing")
+    _config_flags(p, runs=False)  # --out: a run folder whose trained tokenizer to measure with, if it has one
     return parser
 
 
@@ -205,8 +210,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data(args: argparse.Namespace) -> int:
+    from mono_s2s.data.overview import inspect
+    from mono_s2s.pipeline import quiet_libraries
+
+    quiet_libraries()
+    cfg = _config(args)
+    print("\n".join(inspect(cfg, Path(args.out))), flush=True)
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "check": cmd_check, "train": cmd_train, "attack": cmd_attack, "report": cmd_report,
-            "tune": cmd_tune}
+            "tune": cmd_tune, "data": cmd_data}
 
 
 EXIT_NO_SPACE = 4  # a full disk (or quota): not the user's input (2), not a diverged run (3)
@@ -286,8 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     from mono_s2s import lock
 
     args = build_parser().parse_args(argv)
-    # Every verb with --out writes into it and holds its lock for the whole command (check only reads).
-    out = getattr(args, "out", None)
+    # Every verb with --out writes into it and holds its lock for the whole command (check and data only read).
+    out = getattr(args, "out", None) if args.verb != "data" else None
     try:
         with _sigterm_unwinds(), lock.hold(out):
             return COMMANDS[args.verb](args)

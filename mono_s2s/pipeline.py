@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mono_s2s.config import VARIANT_SLUGS, ExperimentConfig
-from mono_s2s.data import load_corpus
+from mono_s2s.data import read_corpus
 from mono_s2s.data.records import SPLITS, Record
 from mono_s2s.errors import UserError
 from mono_s2s.progress import Stages
@@ -60,9 +60,11 @@ def prepare(cfg: ExperimentConfig, out: Path, attacks: bool = True) -> Prepared:
     cached under ``out``. ``attacks=False``: the run only trains, so the attack sample counts are not checked."""
     from mono_s2s.tokenizer import load_tokenizer, train_tokenizer
 
-    corpus = load_corpus(cfg.data, cache_dir=out / "cache")
+    corpus, info = read_corpus(cfg.data, cache_dir=out / "cache")
     sizes = " / ".join(f"{s} {len(corpus[s])}" for s in SPLITS)
     say(f"data: {cfg.data.spec} -- {sizes}")
+    if cfg.data.spec.strip() != "synthetic":  # what was read, and from where: the user's files or the hub
+        say("\n".join(info.lines()))
     check_counts(cfg, corpus, attacks=attacks)
     tok_dir = out / "tokenizer"
     if cfg.model.pretrained:
@@ -203,14 +205,21 @@ def describe_stop(summary: dict, cfg: ExperimentConfig) -> str:
 
 
 def describe_clean(clean: dict) -> str:
-    """``clean ROUGE-L m [lo, hi], fact recall m [lo, hi] on n test examples`` (fact recall when known)."""
+    """``clean ROUGE-L m [lo, hi], fact recall m [lo, hi] on n test examples`` (fact recall when known; with
+    several references, the best match's ROUGE-L and the mean over the references)."""
     from mono_s2s.evaluate import FACT_RECALL
 
+    def ci(m: dict) -> str:
+        return f"{m['mean']:.3f} [{m['ci_low']:.3f}, {m['ci_high']:.3f}]"
+
     r = clean
-    facts = (f", fact recall {r[FACT_RECALL]['mean']:.3f} [{r[FACT_RECALL]['ci_low']:.3f}, "
-             f"{r[FACT_RECALL]['ci_high']:.3f}]" if FACT_RECALL in r else "")
-    return (f"clean ROUGE-L {r['rougeL']['mean']:.3f} [{r['rougeL']['ci_low']:.3f}, {r['rougeL']['ci_high']:.3f}]"
-            f"{facts} on {r['rougeL']['n']} test examples")
+    facts = f", fact recall {ci(r[FACT_RECALL])}" if FACT_RECALL in r else ""
+    # Several references (the mean over them differs from the best match): say which number is which.
+    refmean = r.get(f"rougeL{REFMEAN}")
+    several = refmean is not None and refmean["mean"] != r["rougeL"]["mean"]
+    best = " (best of the references)" if several else ""
+    mean = f", mean over the references {ci(refmean)}" if several else ""
+    return f"clean ROUGE-L{best} {ci(r['rougeL'])}{mean}{facts} on {r['rougeL']['n']} test examples"
 
 
 def _score(model, tokenizer, corpus: dict[str, list[Record]], cfg: ExperimentConfig, progress: bool):

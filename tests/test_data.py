@@ -112,9 +112,9 @@ def test_folder_of_split_files_keeps_each_file_as_its_split(tmp_path):
     folder = tmp_path / "corpus"
     folder.mkdir()
     train, val, test = make_rows(12), make_rows(4, ids=False), make_rows(3, ids=False)
-    write(folder / "train.jsonl", train)
+    write(folder / "train.csv", train)
     write(folder / "val.csv", val)
-    write(folder / "test.parquet", test)
+    write(folder / "test.csv", test)
     (folder / "README.md").write_text("not data")
     corpus = load(folder)
     assert [r.summary for r in corpus["train"]] == [r["summary"] for r in train]
@@ -128,7 +128,7 @@ def test_missing_split_is_carved_from_train_deterministically_without_overlap(tm
     folder.mkdir()
     train = make_rows(50)
     write(folder / "train.csv", train)
-    write(folder / "dev.jsonl", make_rows(5, ids=False))  # "dev" is a validation alias; test is missing
+    write(folder / "dev.csv", make_rows(5, ids=False))  # "dev" is a validation alias; test is missing
     first = load(folder, test_fraction=0.2)
     again = load(folder, test_fraction=0.2)
     other_seed = load(folder, test_fraction=0.2, seed=1)

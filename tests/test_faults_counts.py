@@ -42,8 +42,13 @@ def test_an_empty_split_is_refused_before_training(tmp_path, capsys, monkeypatch
     # The synthetic corpus cannot be asked for an empty split (the config refuses 0); a local corpus can have one.
     import mono_s2s.pipeline as pipeline
 
-    real = pipeline.load_corpus
-    monkeypatch.setattr(pipeline, "load_corpus", lambda args, cache_dir=None: {**real(args, cache_dir), split: []})
+    real = pipeline.read_corpus
+
+    def emptied(args, cache_dir=None):
+        corpus, info = real(args, cache_dir)
+        return {**corpus, split: []}, info
+
+    monkeypatch.setattr(pipeline, "read_corpus", emptied)
     code, err = _run(tmp_path, capsys)
     assert code == 2 and err == f"mono-s2s: error: the {split} split of synthetic is empty; {why} " + \
         ("and the best checkpoint need it" if split == "validation" else "need it")

@@ -18,18 +18,24 @@ from pathlib import Path
 
 from mono_s2s.config import DataArgs
 from mono_s2s.data import files, hub
+from mono_s2s.data.formats import CorpusInfo
 from mono_s2s.data.records import SPLITS, Record
 from mono_s2s.data.splits import finalize
 from mono_s2s.errors import UserError, warn
 
-__all__ = ["SPLITS", "Record", "load_corpus"]
+__all__ = ["SPLITS", "CorpusInfo", "Record", "load_corpus", "read_corpus"]
 
 SPEC_HELP = ("synthetic, seed-mix, " + ", ".join(hub.HUB_DATASETS)
              + ", hub:OWNER/NAME[:CONFIG], or a .jsonl/.json/.csv/.parquet file or folder of split files")
 
 
 def load_corpus(args: DataArgs, cache_dir: Path | None = None) -> dict[str, list[Record]]:
-    """``{"train": [...], "validation": [...], "test": [...]}`` for ``args.spec``.
+    """``{"train": [...], "validation": [...], "test": [...]}`` for ``args.spec`` (:func:`read_corpus`)."""
+    return read_corpus(args, cache_dir)[0]
+
+
+def read_corpus(args: DataArgs, cache_dir: Path | None = None) -> tuple[dict[str, list[Record]], CorpusInfo]:
+    """The corpus for ``args.spec``, and what was read: its format, where each split came from, its columns.
 
     Missing validation/test splits are carved from train, then
     ``max_train_samples``/``max_eval_samples`` and ``summary_max_words`` apply
@@ -40,21 +46,23 @@ def load_corpus(args: DataArgs, cache_dir: Path | None = None) -> dict[str, list
     """
     spec = args.spec.strip()
     if spec == "synthetic":
-        corpus, origin = _synthetic(args, cache_dir), "synthetic corpus"
+        corpus = _synthetic(args, cache_dir)
+        info = CorpusInfo("synthetic corpus (embedded generator)", {s: "generated" for s in SPLITS}, {})
     elif spec == "seed-mix":
-        corpus, origin = hub.load_seed_mix(args), "seed-mix corpus"
+        corpus, info = hub.load_seed_mix(args)
     elif spec in hub.HUB_DATASETS:
-        corpus, origin = hub.load_named(spec, args), f"hub dataset '{spec}'"
+        corpus, info = hub.load_named(spec, args)
     elif spec.startswith("hub:"):
-        corpus, origin = hub.load_spec(spec[len("hub:"):], args), f"hub dataset '{spec[len('hub:'):]}'"
+        corpus, info = hub.load_spec(spec[len("hub:"):], args)
     else:
         path = Path(spec).expanduser()
         if not path.exists():
             hint = f"; did you mean hub:{spec}?" if re.fullmatch(r"[\w.-]+/[\w.-]+(:[\w.-]+)?", spec) else ""
             raise UserError(f"data file or folder not found: {spec} (data.spec must be {SPEC_HELP}){hint}")
-        corpus = files.load_local(path, args)
-        origin = f"data folder {path}" if path.is_dir() else f"data file {path}"
-    return finalize(corpus, args, origin)
+        corpus, info = files.load_local(path, args)
+        # The hub loaders carve while they read; a local corpus is carved by finalize, below.
+        info.carve([s for s in SPLITS if s not in corpus], args.seed)
+    return finalize(corpus, args, info.origin), info
 
 
 def _synthetic(args: DataArgs, cache_dir: Path | None) -> dict[str, list[Record]]:
@@ -99,7 +107,8 @@ def _read_cache(path: Path) -> dict[str, list[Record]] | None:
             for line in f:
                 row = json.loads(line)
                 corpus[row["split"]].append(Record(row["id"], row["source"], row["summary"],
-                                                   tuple(row.get("facts") or ())))
+                                                   tuple(row.get("facts") or ()),
+                                                   tuple(row.get("references") or ())))
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return corpus

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from mono_s2s.config import DataArgs
-from mono_s2s.data.common import detect_columns, one_line
+from mono_s2s.data.common import one_line
+from mono_s2s.data.formats import CorpusInfo, Layout, detect_layout
 from mono_s2s.data.records import SPLITS, Record
-from mono_s2s.data.splits import plan, proportional_counts, shorten, subsample
+from mono_s2s.data.splits import plan, proportional_counts, shortened, subsample
 from mono_s2s.errors import UserError, warn
 
 
@@ -65,16 +66,16 @@ def load_dataset(*args: Any, **kwargs: Any) -> Any:
     return datasets.load_dataset(*args, **kwargs)
 
 
-def load_named(name: str, args: DataArgs) -> dict[str, list[Record]]:
+def load_named(name: str, args: DataArgs) -> tuple[dict[str, list[Record]], CorpusInfo]:
     """A dataset of :data:`HUB_DATASETS`, carved and capped (see :func:`mono_s2s.data.splits.plan`)."""
     entry = HUB_DATASETS[name]
     label = f"hub dataset '{name}'"
-    dataset = _Loaded(entry.repo, entry.config, label, name,
-                      args.source_column or entry.source, args.summary_column or entry.summary)
+    dataset = _Loaded(entry.repo, entry.config, label, name, args.source_column, args.summary_column,
+                      prefer=(entry.source, entry.summary))
     return dataset.corpus(args)
 
 
-def load_spec(spec: str, args: DataArgs) -> dict[str, list[Record]]:
+def load_spec(spec: str, args: DataArgs) -> tuple[dict[str, list[Record]], CorpusInfo]:
     """``OWNER/NAME[:CONFIG]`` (the part after ``hub:``), columns auto-detected unless set in ``args``."""
     repo, _, config = spec.partition(":")
     repo, config = repo.strip(), config.strip() or None
@@ -85,7 +86,7 @@ def load_spec(spec: str, args: DataArgs) -> dict[str, list[Record]]:
     return dataset.corpus(args)
 
 
-def load_seed_mix(args: DataArgs) -> dict[str, list[Record]]:
+def load_seed_mix(args: DataArgs) -> tuple[dict[str, list[Record]], CorpusInfo]:
     """The seed notebook's mixture of DialogSum, SAMSum, CNN/DM, arXiv and PubMed.
 
     train: ``max_train_samples or n_train`` rows drawn from the corpora's train
@@ -122,14 +123,24 @@ def load_seed_mix(args: DataArgs) -> dict[str, list[Record]]:
         corpus[split] = records
     test = get(SEED_MIX_TEST)
     corpus["test"] = test.records("test", subsample(test.usable("test"), args.max_eval_samples, f"cap:{args.seed}:test"))
-    return {s: [Record(r.id, r.source, shorten(r.summary, limit)) for r in corpus[s]] for s in SPLITS}
+    info = CorpusInfo("seed-mix corpus", {"train": "hub train splits of " + _names(SEED_MIX_TRAIN),
+                                          "validation": "hub validation splits of " + _names(SEED_MIX_VALIDATION),
+                                          "test": f"hub test split of {SEED_MIX_TEST}"},
+                      {"test": test.layouts["test"]})
+    return {s: [shortened(r, limit) for r in corpus[s]] for s in SPLITS}, info
+
+
+def _names(shares: tuple[tuple[str, float], ...]) -> str:
+    return ", ".join(f"{name} ({share:.0%})" for name, share in shares)
 
 
 class _Loaded:
     """One hub dataset, loaded, with its text columns resolved and unusable rows found."""
 
     def __init__(self, repo: str, config: str | None, label: str, id_prefix: str,
-                 source: str | None, summary: str | None) -> None:
+                 source: str | None, summary: str | None, prefer: tuple[str, str] | None = None) -> None:
+        """``source``/``summary``: the user's columns (must exist); ``prefer``: the table's columns for a short
+        name, used where a split has them (a split with numbered references instead is detected)."""
         self.label = label
         self.id_prefix = id_prefix
         try:
@@ -145,17 +156,20 @@ class _Loaded:
                 self.splits[split] = (hub_name, loaded[hub_name])
         if "train" not in self.splits:
             raise UserError(f"{label} has no train split (splits: {', '.join(map(str, names)) or 'none'})")
-        columns = list(self.splits["train"][1].column_names)
-        self.source, self.summary = detect_columns(columns, label, source, summary)
+        # Each split's columns on their own: DialogSum's test split has three references, its train one.
+        self.layouts: dict[str, Layout] = {}
         for split, (hub_name, ds) in self.splits.items():
-            for column, role in ((self.source, "source"), (self.summary, "summary")):
-                if column not in ds.column_names:
-                    raise UserError(f"{label}: split '{hub_name}' has no column '{column}' "
-                                    f"(columns found: {', '.join(ds.column_names)})")
+            columns = ds.column_names
+            src = source if source is not None or not prefer or prefer[0] not in columns else prefer[0]
+            summ = summary if summary is not None or not prefer or prefer[1] not in columns else prefer[1]
+            layout = detect_layout(columns, f"{label}, split '{hub_name}'", src, summ)
+            for column in (layout.source, *layout.references):
+                role = "source" if column == layout.source else "summary"
                 feature = ds.features[column]
                 if getattr(feature, "dtype", None) not in ("string", "large_string"):
                     raise UserError(f"{label}: column '{column}' holds {one_line(repr(feature))}, not text; "
                                     f"choose another with --set data.{role}_column=COLUMN")
+            self.layouts[split] = layout
         self._usable: dict[str, list[int]] = {}
 
     def usable(self, split: str) -> list[int]:
@@ -165,10 +179,12 @@ class _Loaded:
                 raise UserError(f"{self.label} has no {split} split "
                                 f"(splits: {', '.join(h for h, _ in self.splits.values())})")
             hub_name, ds = self.splits[split]
-            keep = _non_blank_rows(ds, (self.source, self.summary))
+            layout = self.layouts[split]
+            keep = _non_blank_rows(ds, (layout.source, *layout.references))
             if len(keep) < len(ds):
+                named = "', '".join((layout.source, *layout.references))
                 warn(f"{self.label}: dropped {len(ds) - len(keep)} of {len(ds)} {hub_name} rows with an empty "
-                     f"'{self.source}' or '{self.summary}'")
+                     f"'{named}'")
             if not keep:
                 raise UserError(f"{self.label} has no usable rows in its {hub_name} split")
             self._usable[split] = keep
@@ -177,18 +193,25 @@ class _Loaded:
     def records(self, split: str, indices: list[int]) -> list[Record]:
         """Rows ``indices`` (positions in the hub split) of ``split`` as records."""
         hub_name, ds = self.splits[split]
+        layout = self.layouts[split]
         table = ds.select(indices).with_format("arrow")[:]
-        sources = table.column(self.source).to_pylist()
-        summaries = table.column(self.summary).to_pylist()
-        return [Record(f"{self.id_prefix}-{hub_name}-{i}", src, summ)
-                for i, src, summ in zip(indices, sources, summaries)]
+        sources = table.column(layout.source).to_pylist()
+        references = list(zip(*(table.column(c).to_pylist() for c in layout.references)))
+        return [Record(f"{self.id_prefix}-{hub_name}-{i}", src, refs[0], references=tuple(refs))
+                for i, src, refs in zip(indices, sources, references)]
 
-    def corpus(self, args: DataArgs) -> dict[str, list[Record]]:
+    def info(self) -> CorpusInfo:
+        return CorpusInfo(self.label, {s: f"hub split '{h}'" for s, (h, _) in self.splits.items()},
+                          dict(self.layouts))
+
+    def corpus(self, args: DataArgs) -> tuple[dict[str, list[Record]], CorpusInfo]:
         """All three splits, carved and capped by :func:`mono_s2s.data.splits.plan` before any row is read."""
         usable = {split: self.usable(split) for split in self.splits}
         layout = plan({split: len(rows) for split, rows in usable.items()}, args, self.label)
+        info = self.info()
+        info.carve([s for s in SPLITS if s not in self.splits], args.seed)
         return {split: self.records(origin, [usable[origin][p] for p in positions])
-                for split, (origin, positions) in layout.items()}
+                for split, (origin, positions) in layout.items()}, info
 
 
 def _non_blank_rows(ds: Any, columns: tuple[str, ...]) -> list[int]:

@@ -99,6 +99,11 @@ def shorten(text: str, max_words: int | None) -> str:
     return " ".join(words[:max_words])
 
 
+def shortened(record: Record, max_words: int | None) -> Record:
+    """``record`` with every reference cut to ``max_words`` words (:func:`shorten`)."""
+    return record.with_summaries(tuple(shorten(ref, max_words) for ref in record.references))
+
+
 def finalize(corpus: Mapping[str, list[Record]], args: DataArgs, origin: str,
              summary_max_words: int | None = None) -> dict[str, list[Record]]:
     """Carve missing splits, apply the caps, shorten long summaries; return all of ``SPLITS``.
@@ -111,6 +116,6 @@ def finalize(corpus: Mapping[str, list[Record]], args: DataArgs, origin: str,
     for s, (source, positions) in plan(sizes, args, origin).items():
         records = [corpus[source][i] for i in positions]
         if limit is not None:
-            records = [Record(r.id, r.source, shorten(r.summary, limit)) for r in records]
+            records = [shortened(r, limit) for r in records]
         out[s] = records
     return out
