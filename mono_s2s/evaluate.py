@@ -1,7 +1,8 @@
 """Clean (no attack) summary quality: ROUGE per example, and means with bootstrap intervals.
 
 * :func:`rouge_scores` -- per-example ROUGE-1/2/L/Lsum F1 (Lin, 2004) from Google's
-  ``rouge-score`` package, with its Porter stemmer.
+  ``rouge-score`` package, with its Porter stemmer; against several references, the best match (or the
+  mean over them).
 * :func:`fact_recall` -- the fraction of the reference's facts (slot values the
   synthetic corpus knows) a generated summary states: a summary with the right
   scenario but wrong names and times scores high ROUGE and low fact recall.
@@ -23,8 +24,13 @@ from mono_s2s.generate import summarize_with
 from mono_s2s.stats import mean_ci
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
+# ROUGE against several references: ``rougeL`` etc. are the best match (max over references), and
+# ``rougeL_refmean`` etc. the mean over them; with one reference the two are equal.
+REFMEAN = "_refmean"
+ROUGE_REFMEAN = tuple(t + REFMEAN for t in ROUGE_TYPES)
 FACT_RECALL = "fact_recall"
-CLEAN_METRICS = ROUGE_TYPES + (FACT_RECALL,)  # what clean evaluation can report (fact recall when facts are known)
+# What clean evaluation can report (fact recall when facts are known).
+CLEAN_METRICS = ROUGE_TYPES + ROUGE_REFMEAN + (FACT_RECALL,)
 
 # A sentence ends at ., ! or ? followed by whitespace, or at a line break. rougeLsum
 # needs one sentence per line; rouge-score would split with nltk's punkt model
@@ -39,20 +45,40 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_BREAK.split(text) if s.strip()]
 
 
-def rouge_scores(predictions: Sequence[str], references: Sequence[str]) -> dict[str, list[float]]:
-    """``{rouge_type: [F1 of example 0, F1 of example 1, ...]}`` for rouge1, rouge2, rougeL, rougeLsum."""
+def rouge_scores(predictions: Sequence[str], references: Sequence[str | Sequence[str]],
+                 reduce: str = "max") -> dict[str, list[float]]:
+    """``{rouge_type: [F1 of example 0, F1 of example 1, ...]}`` for rouge1, rouge2, rougeL, rougeLsum.
+
+    ``references[i]`` is example ``i``'s reference, or all of its references (DialogSum's test split has
+    three); ``reduce`` says how the F1s against several references become one: ``"max"`` (the best match,
+    as rouge-score's ``score_multi`` does; the convention for multi-reference summarization) or ``"mean"``.
+    With one reference both are that reference's F1.
+    """
     if len(predictions) != len(references):
         raise ValueError(f"rouge_scores: {len(predictions)} predictions but {len(references)} references")
+    if reduce not in ("max", "mean"):
+        raise ValueError(f"rouge_scores: reduce must be 'max' or 'mean', not {reduce!r}")
+    return rouge_by_reference(predictions, references)[reduce]
+
+
+def rouge_by_reference(predictions: Sequence[str], references: Sequence[str | Sequence[str]]
+                       ) -> dict[str, dict[str, list[float]]]:
+    """``{"max": scores, "mean": scores}``: :func:`rouge_scores` reduced both ways from one scoring pass."""
     scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
-    scores: dict[str, list[float]] = {t: [] for t in ROUGE_TYPES}
-    for prediction, reference in zip(predictions, references):
+    out: dict[str, dict[str, list[float]]] = {"max": {t: [] for t in ROUGE_TYPES}, "mean": {t: [] for t in ROUGE_TYPES}}
+    for prediction, refs in zip(predictions, references):
+        refs = [refs] if isinstance(refs, str) else list(refs)
+        if not refs:
+            raise ValueError("rouge_scores: an example has no reference")
         # One sentence per line. rouge1/2/L are unaffected: the scorer's tokenizer
         # treats a newline like any other non-alphanumeric character.
-        result = scorer.score(target="\n".join(split_sentences(reference)),
-                              prediction="\n".join(split_sentences(prediction)))
+        pred = "\n".join(split_sentences(prediction))
+        results = [scorer.score(target="\n".join(split_sentences(ref)), prediction=pred) for ref in refs]
         for t in ROUGE_TYPES:
-            scores[t].append(float(result[t].fmeasure))
-    return scores
+            f1 = [float(r[t].fmeasure) for r in results]
+            out["max"][t].append(max(f1))
+            out["mean"][t].append(sum(f1) / len(f1))
+    return out
 
 
 # Fact tokens: runs of letters and digits, keeping inner ".", ":" and apostrophes, so "10:30" and "2.5"
@@ -99,9 +125,11 @@ def clean_quality(model, tokenizer, records: Sequence[Record], cfg, progress: bo
     ``cfg`` is the ``ExperimentConfig``: generation follows its settings
     (:func:`~mono_s2s.generate.summarize_with`). Returns
     ``{metric: {"mean", "ci_low", "ci_high", "n"}}`` for each of
-    :data:`ROUGE_TYPES` (95% percentile bootstrap interval of the mean F1) and,
+    :data:`ROUGE_TYPES` (95% percentile bootstrap interval of the mean F1; against several references, the
+    best-matching one's F1), :data:`ROUGE_REFMEAN` (the mean F1 over the references) and,
     when every record knows its facts, :data:`FACT_RECALL` (:func:`fact_recall`),
-    plus ``"predictions"``: ``[{"id", "source", "reference", "prediction"}, ...]``
+    plus ``"predictions"``: ``[{"id", "source", "reference", "prediction"}, ...]`` (``"references"`` too
+    when a record has several)
     and ``"per_example"``: ``{metric: [F1, ...]}``, where entry ``i`` of every
     list belongs to ``predictions[i]["id"]``.
     """
@@ -110,13 +138,15 @@ def clean_quality(model, tokenizer, records: Sequence[Record], cfg, progress: bo
         records = records[:cfg.train.eval_samples]  # the first N: the same examples for every model
     predictions = summarize_with(model, tokenizer, [r.source for r in records], cfg,
                                  batch_size=cfg.train.eval_batch_size, progress=progress, desc="clean eval")
-    per_example = rouge_scores(predictions, [r.summary for r in records])
+    rouge = rouge_by_reference(predictions, [r.references for r in records])
+    per_example = {**rouge["max"], **{t + REFMEAN: v for t, v in rouge["mean"].items()}}
     # Fact recall only when every example's facts are known (the embedded corpus): a mean over a subset
     # would not pair across models the way the other scores do.
     if records and all(r.facts for r in records):
         per_example[FACT_RECALL] = [fact_recall(p, r.facts) for p, r in zip(predictions, records)]
     result: dict[str, Any] = {t: mean_ci(values) for t, values in per_example.items()}
-    result["predictions"] = [{"id": r.id, "source": r.source, "reference": r.summary, "prediction": p}
+    result["predictions"] = [{"id": r.id, "source": r.source, "reference": r.summary, "prediction": p,
+                              **({"references": list(r.references)} if len(r.references) > 1 else {})}
                              for r, p in zip(records, predictions)]
     result["per_example"] = per_example
     return result

@@ -16,7 +16,7 @@ from scipy import stats as scipy_stats
 from mono_s2s.config import DataArgs, ExperimentConfig, TrainArgs
 from mono_s2s.data.records import Record
 from mono_s2s.data.synthetic import generate_corpus, generate_examples
-from mono_s2s.evaluate import ROUGE_TYPES, clean_quality, rouge_scores, split_sentences
+from mono_s2s.evaluate import ROUGE_REFMEAN, ROUGE_TYPES, clean_quality, rouge_scores, split_sentences
 from mono_s2s.generate import summarize
 from mono_s2s.stats import bootstrap_ci, mean_ci
 from mono_s2s.tokenizer import train_tokenizer
@@ -240,7 +240,42 @@ def test_clean_quality_caps_and_keeps_per_example_scores(model, tokenizer, corpu
     predictions = [p["prediction"] for p in result["predictions"]]
     scored = {t: result["per_example"][t] for t in ROUGE_TYPES}
     assert scored == rouge_scores(predictions, [r.summary for r in records[:5]])
-    assert set(result["per_example"]) == set(ROUGE_TYPES) | {"fact_recall"}  # the synthetic corpus knows its facts
+    # the synthetic corpus knows its facts; with one reference per record the mean over references is the max
+    assert set(result["per_example"]) == set(ROUGE_TYPES) | set(ROUGE_REFMEAN) | {"fact_recall"}
+    assert all(result["per_example"][t + "_refmean"] == result["per_example"][t] for t in ROUGE_TYPES)
+
+
+def test_clean_quality_scores_against_every_reference(model, tokenizer, corpus):
+    # The same records given two more references each: one the prediction itself (the best match: ROUGE 1),
+    # one unrelated text; the max is then 1 and the mean the average of the three F1s.
+    cfg = ExperimentConfig(train=TrainArgs(eval_samples=4, num_beams=1, eval_batch_size=4),
+                           data=DataArgs(max_source_tokens=64, max_summary_tokens=6))
+    plain = clean_quality(model, tokenizer, corpus["test"], cfg, progress=False)
+    predictions = [p["prediction"] for p in plain["predictions"]]
+    multi = [r.with_summaries((r.summary, p if p.strip() else "x", "zzz qqq"))
+             for r, p in zip(corpus["test"][:4], predictions)]
+    result = clean_quality(model, tokenizer, multi, cfg, progress=False)
+    assert [p["prediction"] for p in result["predictions"]] == predictions
+    assert result["predictions"][0]["references"] == list(multi[0].references)
+    for i, p in enumerate(predictions):
+        if not p.strip():
+            continue
+        first = plain["per_example"]["rougeL"][i]
+        assert result["per_example"]["rougeL"][i] == pytest.approx(1.0)
+        assert result["per_example"]["rougeL_refmean"][i] == pytest.approx((first + 1.0 + 0.0) / 3)
+
+
+def test_rouge_against_several_references_takes_the_best_or_the_mean():
+    refs = ["the quick brown fox jumps", "a cat sleeps", "fox jumps the brown dog today"]
+    alone = [rouge_scores(["fox jumps the brown dog today"], [r])["rougeL"][0] for r in refs]
+    assert rouge_scores(["fox jumps the brown dog today"], [refs])["rougeL"] == [pytest.approx(max(alone))]
+    assert rouge_scores(["fox jumps the brown dog today"], [refs], reduce="mean")["rougeL"] == \
+        [pytest.approx(sum(alone) / 3)]
+    assert max(alone) == pytest.approx(1.0) and min(alone) == 0.0
+    # One reference as a string or as a one-element list: the same scores, both ways.
+    one = rouge_scores(["a dog barks"], ["a dog sleeps"])
+    assert rouge_scores(["a dog barks"], [["a dog sleeps"]]) == one == rouge_scores(["a dog barks"], ["a dog sleeps"],
+                                                                                     reduce="mean")
 
 
 # -- fact recall ------------------------------------------------------------------------------------------

@@ -264,7 +264,9 @@ def _fill_outputs(store: RecordStore, objectives: dict[str, Objective], samples:
             r.original_summary, r.attacked_summary = out[sample.source], out[r.perturbed_text]
             r.control_summary = out[r.control_text] if r.control_text is not None else None
             gen = [r.original_summary, r.attacked_summary] + ([r.control_summary] if r.control_summary is not None else [])
-            rouge = rouge_scores(gen, [sample.summary] * len(gen))["rougeL"]
+            # Against every reference, the best match (as clean ROUGE-L): a corpus with several references
+            # (DialogSum's test split) judges the attacked summary by all of them.
+            rouge = rouge_scores(gen, [sample.references] * len(gen))["rougeL"]
             facts = [fact_recall(g, sample.facts) for g in gen]
             r.original_rougeL, r.attacked_rougeL = rouge[0], rouge[1]
             r.original_fact_recall, r.attacked_fact_recall = facts[0], facts[1]
