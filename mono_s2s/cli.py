@@ -32,7 +32,8 @@ def _config_flags(p: argparse.ArgumentParser, out: str = "outputs", runs: bool =
     p.add_argument("--set", action="extend", nargs="+", default=[], metavar="KEY=VALUE", dest="overrides",
                    help="override keys, e.g. --set train.lr=3e-4 model.dropout=0.2; repeatable")
     p.add_argument("--data", metavar="SPEC", help="corpus: synthetic, dialogsum, samsum, cnn_dailymail, xsum, arxiv, "
-                   "pubmed, seed-mix, hub:OWNER/NAME[:CONFIG], or a local file/folder")
+                   "pubmed, seed-mix, news-dialogue-mix, hub:OWNER/NAME[:CONFIG], or a local file or folder "
+                   "(official DialogSum/SAMSum/CNN-DM/XSum files, parquet shards, save_to_disk)")
     p.add_argument("--out", default=out, metavar="DIR", help=f"output folder (default: ./{out})")
     if not runs:
         return

@@ -87,12 +87,14 @@ class DataArgs:
     """Which corpus, how it is split, and how long inputs and summaries may be."""
 
     # "synthetic" (embedded), a hub short name (dialogsum, samsum, cnn_dailymail,
-    # xsum, arxiv, pubmed), "seed-mix", "hub:OWNER/NAME[:CONFIG]", or a local
-    # .jsonl/.json/.csv/.parquet file or a folder of train/validation/test files.
+    # xsum, arxiv, pubmed), a mixture ("seed-mix", "news-dialogue-mix"), "hub:OWNER/NAME[:CONFIG]",
+    # or a local .jsonl/.json/.csv/.parquet file, a folder of split files, or a save_to_disk folder.
     spec: str = "synthetic"
     source_column: Optional[str] = None  # None: auto-detect
     summary_column: Optional[str] = None  # None: auto-detect
-    source_prefix: str = ""  # prepended to every source; pretrained T5 expects "summarize: "
+    # Prepended to every source. null (the default): the pretrained model's own summarization prefix, read from
+    # its config's task_specific_params (T5: "summarize: "), and none for a model trained from scratch.
+    source_prefix: Optional[str] = None
     n_train: int = 12000  # synthetic corpus sizes (12000: see the measurements above PRESETS)
     n_validation: int = 500
     n_test: int = 500
@@ -367,6 +369,8 @@ class ExperimentConfig:
 
     def __post_init__(self) -> None:
         _check(self.seeds >= 1, "seeds", f"must be >= 1 (got {self.seeds})")
+        if self.data.source_prefix is None:  # resolved once, here: every stage and every saved config sees the text
+            self.data.source_prefix = expected_prefix(self.model.pretrained)
         # The preset is recorded with every result: a name that is not a preset would be a silent mislabel.
         _check(self.preset in PRESETS, "preset", f"unknown preset '{self.preset}' (choose from {', '.join(PRESETS)})")
         # A matched arm asked for by name needs both arms of its pair (the snapshots come from their runs).
@@ -378,6 +382,22 @@ class ExperimentConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def expected_prefix(pretrained: Optional[str]) -> str:
+    """The prefix a pretrained model was trained to summarize after (T5's config: task_specific_params
+    summarization prefix, "summarize: "); "" for a model from scratch, or when the model's config cannot be
+    read here (loading the model then says why)."""
+    if not pretrained:
+        return ""
+    try:
+        from transformers import AutoConfig
+
+        params = getattr(AutoConfig.from_pretrained(pretrained), "task_specific_params", None) or {}
+    except Exception:  # noqa: BLE001 - not this function's error to report: the model load names it
+        return ""
+    prefix = (params.get("summarization") or {}).get("prefix", "")
+    return prefix if isinstance(prefix, str) else ""
 
 
 SECTIONS = {"model": ModelConfig, "data": DataArgs, "train": TrainArgs, "attacks": AttackArgs, "tracking": TrackArgs}
@@ -462,6 +482,20 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
                  "source_prefix": "summarize: "},
         "train": {"epochs": 3, "batch_size": 8, "grad_accum_steps": 2, "lr": 3e-4, "variant_lr": (),
                   "eval_batch_size": 16, **SEED_REGULARISERS},
+    },
+    # GPU, not measured here: the original repository's later "fair comparison" edition. Pretrained t5-small,
+    # both arms fine-tuned alike (7 epochs at lr 5e-5, no early stopping), on dialogue and news summarization
+    # (news-dialogue-mix), evaluated and attacked on CNN/DailyMail's test split; HotFlip (and every other
+    # attack) on 200 samples. The edition reports, over 5 seeds (--seeds 5): ROUGE-L 33.16 baseline vs 31.52
+    # monotone, HotFlip success 59.5 % vs 17.0 % (its own success rule, not ours: README "Real data").
+    "t5-small-fair": {
+        "model": {"pretrained": "google-t5/t5-small", "dropout": 0.1},
+        "data": {"spec": "news-dialogue-mix", "source_prefix": "summarize: ", "max_source_tokens": 512,
+                 "max_summary_tokens": 128, "max_train_samples": 30000, "max_eval_samples": 2000},
+        "train": {"epochs": 7, "lr": 5e-5, "variant_lr": (), "batch_size": 8, "grad_accum_steps": 2,
+                  "weight_decay": 0.01, "warmup_ratio": 0.1, "max_grad_norm": 1.0, "patience": 0,
+                  "eval_batch_size": 16, "num_beams": 4, "no_repeat_ngram_size": 3, "eval_samples": 1000},
+        "attacks": ATTACK_SAMPLES_200,
     },
 }
 

@@ -65,6 +65,9 @@ def prepare(cfg: ExperimentConfig, out: Path, attacks: bool = True) -> Prepared:
     say(f"data: {cfg.data.spec} -- {sizes}")
     if cfg.data.spec.strip() != "synthetic":  # what was read, and from where: the user's files or the hub
         say("\n".join(info.lines()))
+    if cfg.data.source_prefix:
+        say(f"data: every source is prefixed with {cfg.data.source_prefix!r} (data.source_prefix"
+            + (f"; {cfg.model.pretrained}'s own)" if cfg.model.pretrained else ")"))
     check_counts(cfg, corpus, attacks=attacks)
     tok_dir = out / "tokenizer"
     if cfg.model.pretrained:
@@ -207,7 +210,7 @@ def describe_stop(summary: dict, cfg: ExperimentConfig) -> str:
 def describe_clean(clean: dict) -> str:
     """``clean ROUGE-L m [lo, hi], fact recall m [lo, hi] on n test examples`` (fact recall when known; with
     several references, the best match's ROUGE-L and the mean over the references)."""
-    from mono_s2s.evaluate import FACT_RECALL
+    from mono_s2s.evaluate import FACT_RECALL, REFMEAN
 
     def ci(m: dict) -> str:
         return f"{m['mean']:.3f} [{m['ci_low']:.3f}, {m['ci_high']:.3f}]"

@@ -27,6 +27,28 @@ def test_t5_small_preset_is_pretrained_from_the_hub():
     assert build_config("t5-small").model.pretrained == "google-t5/t5-small"
 
 
+def test_fair_comparison_preset_follows_the_original_edition():
+    cfg = build_config("t5-small-fair")
+    assert (cfg.model.pretrained, cfg.data.spec, cfg.data.source_prefix) == (
+        "google-t5/t5-small", "news-dialogue-mix", "summarize: ")
+    assert (cfg.train.epochs, cfg.train.lr, cfg.train.patience) == (7, 5e-5, 0)
+    assert cfg.train.lr_for("baseline") == cfg.train.lr_for("monotonic") == 5e-5  # both arms alike
+    assert cfg.attacks.hotflip_samples == 200 and cfg.model.variants == ("baseline", "monotonic")
+
+
+def test_source_prefix_is_the_pretrained_models_own_unless_set(tmp_path):
+    from transformers import T5Config
+
+    T5Config(task_specific_params={"summarization": {"prefix": "summarize: "}}).save_pretrained(tmp_path)
+    assert build_config("tiny").data.source_prefix == ""  # from scratch: none
+    assert build_config("tiny", overrides=[f"model.pretrained={tmp_path}"]).data.source_prefix == "summarize: "
+    # --set values are YAML: a prefix ending in ": " is quoted
+    assert build_config("tiny", overrides=[f"model.pretrained={tmp_path}", 'data.source_prefix="tl;dr: "']
+                        ).data.source_prefix == "tl;dr: "
+    T5Config().save_pretrained(tmp_path / "plain")
+    assert build_config("tiny", overrides=[f"model.pretrained={tmp_path / 'plain'}"]).data.source_prefix == ""
+
+
 def test_order_preset_then_yaml_then_set_then_flags(tmp_path):
     f = tmp_path / "c.yaml"
     f.write_text("train:\n  lr: 0.5\n  epochs: 3\nmodel:\n  variants: [baseline, softplus_gate, monotonic]\n")

@@ -442,6 +442,17 @@ def test_seed_mix_shortens_summaries_to_80_words(fake_hub):
                                                              summary_max_words=50))} == {6, 50}
 
 
+def test_news_dialogue_mix_trains_on_dialogue_and_news_and_tests_on_cnn_dailymail(fake_hub):
+    fake_hub({**SEED_MIX_HUB, "EdinburghNLP/xsum": hub_dataset("xsum", {"train": 60, "validation": 10, "test": 5},
+                                                               source="document", long_every=2)})
+    corpus = load("news-dialogue-mix", max_train_samples=30, n_validation=9)
+    assert origins(corpus["train"]) == Counter({"dialogsum": 10, "samsum": 10, "xsum": 10})
+    assert origins(corpus["validation"]) == Counter({"dialogsum": 3, "samsum": 3, "xsum": 3})
+    assert [r.id for r in corpus["test"]] == [f"cnn_dailymail-test-{i}" for i in range(5)]
+    assert corpus["test"][0].source == "cnn test source 0"
+    assert max(len(r.summary.split()) for r in all_records(corpus)) == 120  # no word limit, unlike seed-mix
+
+
 def test_real_load_dataset_offline_fails_fast_with_one_line(tmp_path, monkeypatch):
     """The real ``datasets.load_dataset`` with the hub unreachable (offline mode).
 

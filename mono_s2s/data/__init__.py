@@ -2,7 +2,7 @@
 
 This module only dispatches and caches. The corpora themselves live in
 :mod:`~mono_s2s.data.synthetic` (embedded generator), :mod:`~mono_s2s.data.hub`
-(Hugging Face hub, ``seed-mix``) and :mod:`~mono_s2s.data.files` (local files);
+(Hugging Face hub, the ``seed-mix`` and ``news-dialogue-mix`` mixtures) and :mod:`~mono_s2s.data.files` (local files);
 carving missing splits, caps and summary shortening are in
 :mod:`~mono_s2s.data.splits` and apply to every source alike.
 """
@@ -25,7 +25,7 @@ from mono_s2s.errors import UserError, warn
 
 __all__ = ["SPLITS", "CorpusInfo", "Record", "load_corpus", "read_corpus"]
 
-SPEC_HELP = ("synthetic, seed-mix, " + ", ".join(hub.HUB_DATASETS)
+SPEC_HELP = ("synthetic, " + ", ".join(hub.MIXTURES) + ", " + ", ".join(hub.HUB_DATASETS)
              + ", hub:OWNER/NAME[:CONFIG], or a .jsonl/.json/.csv/.parquet file or folder of split files")
 
 
@@ -48,8 +48,8 @@ def read_corpus(args: DataArgs, cache_dir: Path | None = None) -> tuple[dict[str
     if spec == "synthetic":
         corpus = _synthetic(args, cache_dir)
         info = CorpusInfo("synthetic corpus (embedded generator)", {s: "generated" for s in SPLITS}, {})
-    elif spec == "seed-mix":
-        corpus, info = hub.load_seed_mix(args)
+    elif spec in hub.MIXTURES:
+        corpus, info = hub.load_mixture(spec, args)
     elif spec in hub.HUB_DATASETS:
         corpus, info = hub.load_named(spec, args)
     elif spec.startswith("hub:"):
