@@ -462,7 +462,9 @@ def test_a_bad_notebook_parameter_is_one_line_and_still_fails_the_cell(tmp_path)
                                    parameters={"PRESET": "nosuch", "OUTPUT_DIR": str(tmp_path / "outputs")},
                                    cwd=str(tmp_path), progress_bar=False, execution_timeout=300)
     assert failed.value.ename == "UserError"
-    message = "mono-s2s: error: unknown preset 'nosuch' (choose from tiny, quick, controls, small, paper, t5-small)"
+    from mono_s2s.config import PRESETS
+
+    message = f"mono-s2s: error: unknown preset 'nosuch' (choose from {', '.join(PRESETS)})"
     nb = nbformat.read(target, as_version=4)
     errors = [(i, o) for i, c in enumerate(nb.cells) if c.cell_type == "code" for o in c.outputs
               if o.output_type == "error"]
