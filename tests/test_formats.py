@@ -177,6 +177,12 @@ def test_summary_max_words_cuts_every_reference(tmp_path):
     assert corpus["train"][0].summary == "one two"
 
 
+def test_format_names_come_from_the_columns():
+    assert detect_layout(["id", "dialogue", "summary", "topic"], "t").format == "DialogSum"  # the hub's copy
+    assert detect_layout(["id", "dialogue", "summary"], "t").format == "SAMSum"
+    assert detect_layout(["text", "target"], "t").format == "generic"
+
+
 def test_numbered_references_follow_the_number_not_the_column_order():
     layout = detect_layout(["summary3", "dialogue", "summary1", "summary2"], "t")
     assert layout.references == ("summary1", "summary2", "summary3")

@@ -30,6 +30,7 @@ ID_COLUMNS = ("id", "fname")
 # Only a name for the user and the run's records: the columns are found by the same rules for every format.
 KNOWN_FORMATS = (
     ("DialogSum", ("fname", "dialogue")),
+    ("DialogSum", ("dialogue", "topic")),  # the hub's copy: id, dialogue, summary, topic
     ("SAMSum", ("id", "dialogue")),
     ("CNN/DailyMail", ("article", "highlights")),
     ("XSum", ("document", "summary", "id")),
