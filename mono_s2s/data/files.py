@@ -91,8 +91,8 @@ def split_files(folder: Path) -> dict[str, list[Path]]:
     if not found and (folder / "data").is_dir():  # the hub's layout: data/train-00000-of-00001.parquet
         found, _ = _split_candidates(folder / "data")
     for split, paths in found.items():
-        stems = {SHARD.sub("", p.name[: -len(p.suffix)]) for p in paths}
-        if len(paths) > 1 and (len(stems) > 1 or not all(SHARD.search(p.name[: -len(p.suffix)]) for p in paths)):
+        stems = {SHARD.sub("", p.stem) for p in paths}
+        if len(paths) > 1 and (len(stems) > 1 or not all(SHARD.search(p.stem) for p in paths)):
             raise UserError(f"data folder {folder} has more than one {split} file "
                             f"({', '.join(p.name for p in paths)}); keep one")
     suffixes = {p.suffix.lower() for paths in found.values() for p in paths}
