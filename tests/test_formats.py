@@ -127,6 +127,18 @@ def test_hub_parquet_shards_in_a_data_subfolder_are_read_in_order(tmp_path):
     assert [r.id for r in corpus["test"]] == ["r26", "r27", "r28", "r29"]
 
 
+def test_jsonl_shards_without_ids_get_distinct_ids_despite_blank_lines(tmp_path):
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    row = {"dialogue": "d", "summary": "s"}
+    # Shard 0: two rows on lines 1 and 3; its row count (2) is below its last line number (3).
+    (folder / "train-00000-of-00002.jsonl").write_text(json.dumps(row) + "\n\n" + json.dumps(row) + "\n")
+    jsonl(folder / "train-00001-of-00002.jsonl", [row, row])
+    corpus, _ = load(folder, validation_fraction=0.2, test_fraction=0.2)
+    ids = [r.id for s in SPLITS for r in corpus[s]]
+    assert sorted(ids) == ["shards-train-1", "shards-train-3", "shards-train-4", "shards-train-5"]
+
+
 def _saved(folder: Path, splits: dict[str, int], multi_test: bool = True) -> Path:
     parts = {}
     for split, n in splits.items():

@@ -126,6 +126,7 @@ def read_records(paths: list[Path], args: DataArgs, id_prefix: str) -> tuple[lis
     records: list[Record] = []
     places: list[tuple[str, str, int]] = []
     layout = None
+    last = 0  # the previous shards' last row (or line) number: where a shard's generated ids continue
     for path in paths:
         table = read_table(path)
         origin = f"data file {path}"
@@ -136,9 +137,11 @@ def read_records(paths: list[Path], args: DataArgs, id_prefix: str) -> tuple[lis
             raise UserError(f"{origin} has other columns than {paths[0]} ({this.describe()}); "
                             f"the shards of one split must match")
         layout = this
-        # Shards after the first continue the row numbering of the split, so generated ids stay unique.
-        records += _records(table, layout, origin, id_prefix, offset=len(records))
+        # Shards after the first continue the row numbering of the split, so generated ids stay unique. After
+        # the last number, not the row count: blank JSON lines make a shard's line numbers outrun its rows.
+        records += _records(table, layout, origin, id_prefix, offset=last)
         places += [(origin, table.unit, n) for n in table.numbers]
+        last += table.numbers[-1]
     _check_unique_within(records, places)
     assert layout is not None
     return records, layout
