@@ -58,7 +58,7 @@ def check_counts(cfg: ExperimentConfig, corpus: dict[str, list[Record]], attacks
 def prepare(cfg: ExperimentConfig, out: Path, attacks: bool = True) -> Prepared:
     """Load (or generate) the corpus, check its sizes (:func:`check_counts`), and obtain the tokenizer,
     cached under ``out``. ``attacks=False``: the run only trains, so the attack sample counts are not checked."""
-    from mono_s2s.tokenizer import load_tokenizer, train_tokenizer
+    from mono_s2s.tokenizer import tokenizer_for
 
     corpus, info = read_corpus(cfg.data, cache_dir=out / "cache")
     sizes = " / ".join(f"{s} {len(corpus[s])}" for s in SPLITS)
@@ -70,17 +70,14 @@ def prepare(cfg: ExperimentConfig, out: Path, attacks: bool = True) -> Prepared:
             + (f"; {cfg.model.pretrained}'s own)" if cfg.model.pretrained else ")"))
     check_counts(cfg, corpus, attacks=attacks)
     tok_dir = out / "tokenizer"
-    if cfg.model.pretrained:
-        tokenizer = load_tokenizer(cfg.model.pretrained)
+    tokenizer, how = tokenizer_for(cfg, corpus["train"], tok_dir)
+    if how == "pretrained":
         say(f"tokenizer: {cfg.model.pretrained}'s own ({len(tokenizer)} tokens)")
-    elif (tok_dir / "tokenizer.json").is_file():
-        tokenizer = load_tokenizer(tok_dir)
+    elif how == "reused":
         say(f"tokenizer: reused {tok_dir} ({len(tokenizer)} tokens)")
     else:
         from mono_s2s.checkpoint import write_atomically
 
-        tokenizer = train_tokenizer(corpus["train"], cfg.model.vocab_size,
-                                    model_max_length=cfg.data.max_source_tokens)
         write_atomically(tok_dir, tokenizer.save_pretrained)
         say(f"tokenizer: BPE trained on the train split, {len(tokenizer)} tokens -> {tok_dir}")
     return Prepared(corpus, tokenizer, tok_dir)

@@ -53,3 +53,14 @@ def load_tokenizer(name_or_path: str | Path):
     except (OSError, ValueError) as e:
         cause = " ".join(str(e).split())[:200]
         raise UserError(f"could not load tokenizer '{name_or_path}': {cause}") from None
+
+
+def tokenizer_for(cfg, train: Iterable[Record], tok_dir: Path | None) -> tuple[PreTrainedTokenizerFast, str]:
+    """The tokenizer a run of ``cfg`` uses, and how it was obtained: ``"pretrained"`` (``model.pretrained``'s
+    own), ``"reused"`` (the one already trained into ``tok_dir``) or ``"trained"`` (a BPE on ``train``, just
+    now; saving it is the caller's choice)."""
+    if cfg.model.pretrained:
+        return load_tokenizer(cfg.model.pretrained), "pretrained"
+    if tok_dir is not None and (tok_dir / "tokenizer.json").is_file():
+        return load_tokenizer(tok_dir), "reused"
+    return train_tokenizer(train, cfg.model.vocab_size, model_max_length=cfg.data.max_source_tokens), "trained"

@@ -63,7 +63,7 @@ def examples(records: Sequence[Record], n: int = EXAMPLES) -> list[str]:
 def inspect(cfg, out: Path | None = None) -> list[str]:
     """The report's lines for ``cfg.data`` (and ``cfg.model``'s tokenizer); ``out``: a run folder whose
     trained tokenizer to use, if it has one."""
-    from mono_s2s.tokenizer import load_tokenizer, train_tokenizer
+    from mono_s2s.tokenizer import tokenizer_for
 
     corpus, info = read_corpus(cfg.data)
     lines = info.lines()
@@ -73,13 +73,11 @@ def inspect(cfg, out: Path | None = None) -> list[str]:
     if any(n > 1 for n in refs.values()):
         lines.append("data: clean ROUGE is reported against every reference (the best match, and the mean over "
                      "them); training and the teacher-forced NLL use the first")
-    if cfg.model.pretrained:
-        tokenizer, which = load_tokenizer(cfg.model.pretrained), f"{cfg.model.pretrained}'s own tokenizer"
-    elif out is not None and (out / "tokenizer" / "tokenizer.json").is_file():
-        tokenizer, which = load_tokenizer(out / "tokenizer"), f"the tokenizer in {out / 'tokenizer'}"
-    else:
-        tokenizer = train_tokenizer(corpus["train"], cfg.model.vocab_size, model_max_length=cfg.data.max_source_tokens)
-        which = f"a BPE tokenizer trained on the train split now ({len(tokenizer)} tokens, as a run would)"
+    tok_dir = out / "tokenizer" if out is not None else None
+    tokenizer, how = tokenizer_for(cfg, corpus["train"], tok_dir)  # as a run would, but nothing is saved
+    which = {"pretrained": f"{cfg.model.pretrained}'s own tokenizer", "reused": f"the tokenizer in {tok_dir}",
+             "trained": f"a BPE tokenizer trained on the train split now ({len(tokenizer)} tokens, as a run would)",
+             }[how]
     table = length_table(corpus, tokenizer, cfg.data.source_prefix, cfg.data.max_source_tokens,
                          cfg.data.max_summary_tokens)
     lines.append(f"lengths in tokens, by {which}; limits data.max_source_tokens={cfg.data.max_source_tokens} and "
